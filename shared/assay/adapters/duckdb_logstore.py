@@ -1,0 +1,74 @@
+"""The embedded log store: DuckDB, one file in the data dir, one table per log kind."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from assay.adapters.logstore import LogStore
+from assay.models.logs import LogRow, LogTable
+
+_JSON_FIELDS = {"request_headers", "request_body", "response_body"}
+_TYPES = {
+    "timestamp": "TIMESTAMPTZ",
+    "request_size": "BIGINT",
+    "response_status": "INTEGER",
+    "response_size": "BIGINT",
+    "latency_ms": "DOUBLE",
+    "time_to_first_byte_ms": "DOUBLE",
+    "streamed": "BOOLEAN",
+    "prompt_tokens": "BIGINT",
+    "completion_tokens": "BIGINT",
+    "total_tokens": "BIGINT",
+}
+COLUMNS = tuple(LogRow.model_fields)
+TABLES: tuple[LogTable, ...] = ("proxy_log", "litmus_log")
+
+
+def column_type(name: str) -> str:
+    return "JSON" if name in _JSON_FIELDS else _TYPES.get(name, "VARCHAR")
+
+
+class DuckDBLogStore(LogStore):
+    def __init__(self, path: Path) -> None:
+        import duckdb  # heavy: imported only when the adapter is built
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(str(path))
+        self._lock = threading.Lock()
+        cols = ", ".join(f"{c} {column_type(c)}" for c in COLUMNS)
+        for table in TABLES:
+            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+
+    def write(self, table: LogTable, rows: list[dict[str, Any]]) -> None:
+        if table not in TABLES:
+            raise ValueError(f"unknown log table {table}")
+        values = [
+            tuple(
+                json.dumps(r.get(c)) if c in _JSON_FIELDS and r.get(c) is not None else r.get(c)
+                for c in COLUMNS
+            )
+            for r in rows
+        ]
+        marks = ", ".join("?" for _ in COLUMNS)
+        with self._lock:
+            self._conn.executemany(
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})", values
+            )
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
