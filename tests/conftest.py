@@ -1,0 +1,49 @@
+"""Fixtures that start real servers once per test run, on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import emulators
+from tests.support.server import ServeProcess, serving
+from tests.support.sut import SUT
+
+
+@pytest.fixture(scope="session")
+def sut() -> Iterator[SUT]:
+    with SUT() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One `assay serve` subprocess on embedded defaults for the whole run."""
+    with serving(tmp_path_factory.mktemp("serve") / "data") as proc:
+        yield proc
+
+
+@pytest.fixture()
+def api(server: ServeProcess) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[emulators.Emulator]:
+    with emulators.firestore() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[emulators.Emulator]:
+    with emulators.pubsub() as emulator:
+        yield emulator
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
