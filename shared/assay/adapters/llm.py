@@ -51,6 +51,15 @@ class LLMError(Exception):
     """A provider call failed (network, quota, bad answer)."""
 
 
+def scrubbed(message: str, *secrets: str | None) -> str:
+    """`message` with every secret replaced by `***`: providers echo keys back in errors
+    (OpenAI's 401 names the key it got), and LLMError messages end up in results and logs."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
 class LLMClient(Protocol):
     provider: str
     model: str
