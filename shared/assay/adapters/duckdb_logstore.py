@@ -43,20 +43,22 @@ class DuckDBLogStore(LogStore):
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
 
     def write(self, table: LogTable, rows: list[dict[str, Any]]) -> None:
+        """One statement per batch: each column travels as one list and is UNNESTed in DuckDB
+        (executemany binds row by row, ~200x slower)."""
         if table not in TABLES:
             raise ValueError(f"unknown log table {table}")
-        values = [
-            tuple(
+        if not rows:
+            return
+        columns = [
+            [
                 json.dumps(r.get(c)) if c in _JSON_FIELDS and r.get(c) is not None else r.get(c)
-                for c in COLUMNS
-            )
-            for r in rows
+                for r in rows
+            ]
+            for c in COLUMNS
         ]
-        marks = ", ".join("?" for _ in COLUMNS)
+        select = ", ".join(f"unnest(?::{column_type(c)}[])" for c in COLUMNS)
         with self._lock:
-            self._conn.executemany(
-                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})", values
-            )
+            self._conn.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {select}", columns)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         with self._lock:
