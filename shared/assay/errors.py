@@ -64,3 +64,24 @@ class Unavailable(AssayError):
     status = 503
     code = "DATABASE_ERROR"
     title = "Service Unavailable"
+
+
+class TokenExpired(Unauthorized):
+    code = "TOKEN_EXPIRED"
+
+
+class InvalidOtp(Unauthorized):
+    code = "INVALID_OTP"
+
+
+class RateLimited(AssayError):
+    """Too many requests; `retry_after` seconds until the client may try again."""
+
+    status = 429
+    code = "RATE_LIMITED"
+    title = "Rate Limit Exceeded"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

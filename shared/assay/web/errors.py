@@ -59,4 +59,7 @@ def error_response(exc: AssayError, api: Api, headers: dict[str, str] | None = N
     }
     if exc.field:
         body["field"] = exc.field
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        body["retry_after"] = retry_after
     return json_response(body, status, headers)
