@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support import emulators
+from tests.support.fake_llm import FakeGemini, FakeOpenAI
 from tests.support.server import ServeProcess, serving
 from tests.support.sut import SUT
 
@@ -47,3 +48,27 @@ def pubsub_emulator() -> Iterator[emulators.Emulator]:
 @pytest.fixture()
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def _fake_openai_server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _fake_gemini_server() -> Iterator[FakeGemini]:
+    with FakeGemini() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def fake_openai(_fake_openai_server: FakeOpenAI) -> FakeOpenAI:
+    """The fake OpenAI server, with no script and no recorded requests (SDK base_url: url/v1)."""
+    return _fake_openai_server.reset()
+
+
+@pytest.fixture()
+def fake_gemini(_fake_gemini_server: FakeGemini) -> FakeGemini:
+    """The fake Gemini / Vertex AI server, with no script and no recorded requests."""
+    return _fake_gemini_server.reset()
