@@ -11,12 +11,17 @@ from typing import TYPE_CHECKING, TypeVar
 from assay.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from assay.adapters.accounts import Accounts
+    from assay.adapters.email import Mailer
     from assay.adapters.llm import LLMClient
     from assay.adapters.logstore import LogStore, LogWriter
+    from assay.adapters.proxy_directory import ProxyDirectory
     from assay.adapters.queue import Queue
     from assay.adapters.secrets import LocalSecrets
     from assay.adapters.store import Store
+    from assay.services.auth import AuthService
     from assay.services.case_runner import CaseRunner
+    from assay.services.proxy import Proxy
 
 T = TypeVar("T")
 
@@ -73,11 +78,50 @@ class Container:
     @property
     def logstore(self) -> LogStore:
         def build() -> LogStore:
+            if self.settings.backend == "gcp":
+                from assay.adapters.bigquery_logstore import BigQueryLogStore
+
+                return BigQueryLogStore(self.settings.project, self.settings.bigquery_dataset)
             from assay.adapters.duckdb_logstore import DuckDBLogStore
 
             return DuckDBLogStore(self.data_dir / "logs.duckdb")
 
         return self._build("_logstore", build)
+
+    def proxy(self, upstream: str) -> Proxy:
+        """The LLM proxy to `upstream` (one connection pool each), logging through log_writer."""
+
+        def build() -> Proxy:
+            from assay.services.proxy import Proxy, ProxyConfig
+
+            s = self.settings
+            config = ProxyConfig(
+                upstream,
+                log_body_limit=s.proxy_log_body_limit,
+                log_secrets=s.proxy_log_secrets,
+                max_body_bytes=s.max_body_bytes,
+                connect_timeout_s=s.proxy_connect_timeout_s,
+                read_timeout_s=s.proxy_read_timeout_s,
+            )
+            return Proxy(config, self.log_writer)
+
+        return self._build(f"_proxy:{upstream}", build)
+
+    @property
+    def proxy_directory(self) -> ProxyDirectory:
+        """Where /proxy/list_services finds the proxies: Cloud Run, or those `assay serve` runs."""
+
+        def build() -> ProxyDirectory:
+            s = self.settings
+            if s.backend == "gcp":
+                from assay.adapters.proxy_directory import CloudRunProxies
+
+                return CloudRunProxies(s.project or "", s.region)
+            from assay.adapters.proxy_directory import LocalProxies
+
+            return LocalProxies()
+
+        return self._build("_proxy_directory", build)
 
     @property
     def log_writer(self) -> LogWriter:
@@ -96,6 +140,68 @@ class Container:
             "_secrets",
             lambda: LocalSecrets(self.data_dir / "secrets", generate=not self.settings.production),
         )
+
+    @property
+    def accounts(self) -> Accounts:
+        """Users, one-time codes and rate-limit counters (a port of its own, beside the store)."""
+
+        def build() -> Accounts:
+            if self.settings.backend == "gcp" or self.settings.firestore_emulator_host:
+                from assay.adapters.firestore_accounts import FirestoreAccounts
+
+                return FirestoreAccounts(
+                    self.settings.project or "assay-local", self.settings.firestore_database
+                )
+            from assay.adapters.sqlite_accounts import SQLiteAccounts
+
+            return SQLiteAccounts(self.data_dir / "accounts.db")
+
+        return self._build("_accounts", build)
+
+    @property
+    def mailer(self) -> Mailer:
+        def build() -> Mailer:
+            from assay.adapters.email import LogMailer, NoMailer, SMTPMailer
+
+            s = self.settings
+            if s.smtp_host:
+                return SMTPMailer(
+                    s.smtp_host,
+                    s.smtp_port,
+                    s.smtp_from,
+                    username=s.smtp_username,
+                    password=s.smtp_password,
+                    starttls=s.smtp_starttls,
+                )
+            return NoMailer() if s.production else LogMailer()
+
+        return self._build("_mailer", build)
+
+    def secret(self, name: str, env: str) -> str:
+        """A secret: Secret Manager on gcp, else generated once into the data dir."""
+        if self.settings.backend == "gcp":
+            from assay.adapters.secret_manager import SecretManagerSecrets
+
+            source = self._build(
+                "_secret_manager", lambda: SecretManagerSecrets(self.settings.project or "")
+            )
+            return source.get(name, env)
+        return self.secrets.get(name, env, nbytes=32)
+
+    @property
+    def auth(self) -> AuthService:
+        def build() -> AuthService:
+            import hashlib
+            import hmac
+
+            from assay.services.auth import AuthService
+            from assay.services.auth_tokens import TokenSigner
+
+            key = self.secret("jwt_signing_key", "ASSAY_JWT_SECRET")
+            pepper = hmac.new(key.encode(), b"assay one-time codes", hashlib.sha256).digest()
+            return AuthService(self.accounts, self.mailer, TokenSigner(key), pepper)
+
+        return self._build("_auth", build)
 
     def api_password(self) -> str:
         if self.settings.password:
@@ -119,14 +225,14 @@ class Container:
             from assay.services.http_calls import CaseHTTP
 
             s = self.settings
-            client = httpx.Client(
-                timeout=httpx.Timeout(s.case_timeout_s, connect=min(10.0, s.case_timeout_s)),
-                limits=httpx.Limits(
-                    max_connections=s.worker_concurrency * 2,
-                    max_keepalive_connections=s.worker_concurrency,
-                ),
-                follow_redirects=True,
-            )
+
+            def client() -> httpx.Client:
+                return httpx.Client(
+                    timeout=httpx.Timeout(s.case_timeout_s, connect=min(10.0, s.case_timeout_s)),
+                    limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+                    follow_redirects=True,
+                )
+
             http = CaseHTTP(
                 client, attempts=s.case_attempts, backoff_s=s.case_backoff_s, log=self.log_writer
             )
@@ -137,7 +243,7 @@ class Container:
     def close(self) -> None:
         """Flush logs, stop deliveries, close connections (in that order)."""
         with self._lock:
-            for name in ("_log_writer", "_queue", "_store", "_logstore"):
+            for name in ("_log_writer", "_queue", "_store", "_logstore", "_accounts"):
                 obj = self._built.pop(name, None)
                 if obj is not None:
                     obj.close()  # type: ignore[attr-defined]

@@ -63,6 +63,39 @@ class Settings(BaseSettings):
         None, validation_alias=_env("FIRESTORE_EMULATOR_HOST")
     )
     pubsub_emulator_host: str | None = Field(None, validation_alias=_env("PUBSUB_EMULATOR_HOST"))
+    bigquery_dataset: str = Field("assay_logs", validation_alias=_env("ASSAY_BIGQUERY_DATASET"))
+
+    # LLM proxy (docs/proxy.md): a deployed proxy forwards to its one upstream; `assay serve`
+    # starts one per `name=url` entry of ASSAY_PROXY_UPSTREAMS.
+    proxy_upstream: str | None = Field(None, validation_alias=_env("ASSAY_PROXY_UPSTREAM"))
+    proxy_upstreams: str = Field("", validation_alias=_env("ASSAY_PROXY_UPSTREAMS"))
+    proxy_log_secrets: bool = Field(
+        False, validation_alias=_env("ASSAY_PROXY_LOG_SECRETS", "LOG_AUTHORIZATION_HEADER")
+    )
+    proxy_log_body_limit: int = Field(
+        64 * 1024, ge=1024, validation_alias=_env("ASSAY_PROXY_LOG_BODY_LIMIT")
+    )
+    proxy_connect_timeout_s: float = Field(
+        10.0, gt=0, validation_alias=_env("ASSAY_PROXY_CONNECT_TIMEOUT")
+    )
+    proxy_read_timeout_s: float = Field(600.0, gt=0, validation_alias=_env("ASSAY_PROXY_TIMEOUT"))
+
+    # Citrus accounts: one-time codes by SMTP (or, locally without a host, the server log)
+    smtp_host: str | None = Field(None, validation_alias=_env("ASSAY_SMTP_HOST"))
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias=_env("ASSAY_SMTP_PORT"))
+    smtp_username: str | None = Field(None, validation_alias=_env("ASSAY_SMTP_USERNAME"))
+    smtp_password: str | None = Field(None, validation_alias=_env("ASSAY_SMTP_PASSWORD"))
+    smtp_from: str = Field("Assay <no-reply@localhost>", validation_alias=_env("ASSAY_SMTP_FROM"))
+    smtp_starttls: bool = Field(True, validation_alias=_env("ASSAY_SMTP_STARTTLS"))
+    # Comma-separated addresses / CIDRs of proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = Field("", validation_alias=_env("ASSAY_TRUSTED_PROXIES"))
+    # Citrus limits, reported by /api/info and enforced by the chat routes.
+    max_message_length: int = Field(10000, ge=1, validation_alias=_env("ASSAY_MAX_MESSAGE_LENGTH"))
+    max_chat_history: int = Field(20, ge=0, validation_alias=_env("ASSAY_MAX_CHAT_HISTORY"))
+    max_concurrent_requests: int = Field(
+        100, ge=1, validation_alias=_env("ASSAY_MAX_CONCURRENT_REQUESTS")
+    )
+    request_timeout_s: int = Field(300, ge=1, validation_alias=_env("ASSAY_REQUEST_TIMEOUT"))
 
     @field_validator("disable_auth", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -18,6 +18,9 @@ from werkzeug.wrappers import Request, Response
 from assay.errors import AssayError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge
 from assay.web.errors import api_of_path, error_response, from_validation, json_response
 from assay.web.routes import ROUTES, Route, routes_of
+
+if TYPE_CHECKING:
+    from assay.models.citrus import User
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -45,12 +48,15 @@ def resolve(dotted: str) -> Any:
 class ApiRequest:
     """What a handler sees: path args, query, body helpers and the container."""
 
-    def __init__(self, request: Request, route: Route, args: dict[str, str]) -> None:
+    def __init__(
+        self, request: Request, route: Route, args: dict[str, str], user: User | None = None
+    ) -> None:
         from assay.bootstrap import container
 
         self.http = request
         self.route = route
         self.args = args
+        self.user = user  # the signed-in Citrus user on bearer routes
         self.query = request.args
         self.c = container()
 
@@ -69,6 +75,14 @@ class ApiRequest:
             raise BadRequest("Request body must be a JSON object")
         try:
             return model.model_validate(body)
+        except ValidationError as exc:
+            raise from_validation(exc) from None
+
+    def params(self, model: type[M]) -> M:
+        """The query string validated by `model` (the route's `query`, which /openapi.json
+        documents)."""
+        try:
+            return model.model_validate(self.query.to_dict())
         except ValidationError as exc:
             raise from_validation(exc) from None
 
@@ -110,10 +124,23 @@ def _check_size(request: Request, limit: int) -> None:
         request._cached_data = data  # type: ignore[attr-defined]
 
 
+def render(result: Any, status: int) -> Response:
+    """A handler's result as a response: a Response as is, a pydantic model or any JSON value
+    as JSON, a bare string as `{"message": ...}`."""
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        return json_response(result.model_dump(mode="json"), status)
+    if isinstance(result, str):
+        return json_response({"message": result}, status)
+    return json_response(result, status)
+
+
 def handle(function: str | None, request: Request) -> Response:
     """Serve `request` with the routes of `function` (None: every route)."""
     path = request.path
     api = api_of_path(path)
+    limit_headers: dict[str, str] = {}
     try:
         try:
             route, args = (
@@ -128,20 +155,17 @@ def handle(function: str | None, request: Request) -> Response:
             raise NotFound(f"No route for {request.method} {path}") from None
         api = route.api
         from assay.bootstrap import container
-        from assay.web.auth import authenticate
+        from assay.web.ratelimit import admit
 
         settings = container().settings
-        authenticate(route, request)
+        user, limit_headers = admit(route, request)
         _check_size(request, settings.max_body_bytes)
         handler: Handler = resolve(route.handler)
-        result = handler(ApiRequest(request, route, args))
-        if isinstance(result, Response):
-            return result
-        if isinstance(result, str):
-            return json_response({"message": result}, route.status)
-        return json_response(result, route.status)
+        response = render(handler(ApiRequest(request, route, args, user)), route.status)
+        response.headers.update(limit_headers)
+        return response
     except AssayError as exc:
-        headers = getattr(exc, "headers", None)
+        headers = {**limit_headers, **getattr(exc, "headers", {})}
         return error_response(exc, api, headers)
     except ValidationError as exc:
         return error_response(from_validation(exc), api)

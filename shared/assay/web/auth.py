@@ -1,4 +1,4 @@
-"""Authentication of a route: HTTP Basic for Litmus (Bearer for Citrus comes with accounts)."""
+"""Authentication of a route: HTTP Basic for Litmus, a bearer JWT for Citrus."""
 
 from __future__ import annotations
 
@@ -6,15 +6,28 @@ import base64
 import binascii
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request
 
 from assay.errors import Unauthorized
 from assay.web.routes import Route
 
+if TYPE_CHECKING:
+    from assay.models.citrus import User
+
 
 class BasicUnauthorized(Unauthorized):
     headers = {"WWW-Authenticate": 'Basic realm="Assay"'}
+
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="Assay"'}
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def _digest(text: str) -> bytes:
@@ -35,18 +48,26 @@ def check_basic(header: str | None, username: str, password: str) -> bool:
     return bool(sep) and user_ok and pass_ok
 
 
-def authenticate(route: Route, request: Request) -> None:
+def authenticate(route: Route, request: Request) -> User | None:
+    """The signed-in Citrus user on bearer routes; None elsewhere. Raises Unauthorized."""
     if route.auth == "none":
-        return
+        return None
     from assay.bootstrap import container
 
     c = container()
     if route.auth == "basic":
         if c.settings.disable_auth:
-            return
+            return None
         if not check_basic(
             request.headers.get("Authorization"), c.settings.username, c.api_password()
         ):
             raise BasicUnauthorized("Unauthorized")
-        return
-    raise Unauthorized("Bearer authentication is not available yet")
+        return None
+    token = bearer_token(request)
+    try:
+        if token is None:
+            raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'")
+        return c.auth.user_of_token(token)
+    except Unauthorized as exc:
+        exc.headers = BEARER_CHALLENGE  # type: ignore[attr-defined]
+        raise

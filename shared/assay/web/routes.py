@@ -25,6 +25,13 @@ class Route:
     summary: str = ""
     body: str | None = None
     status: int = 200
+    # "module:Class" of the success body, for /openapi.json (None: a JSON value, or
+    # `{"message"}` on Litmus routes).
+    response: str | None = None
+    # Media type of the success body ("a, b" when it varies), for /openapi.json.
+    media: str = "application/json"
+    # "module:Class" whose fields are the route's query parameters (ApiRequest.params).
+    query: str | None = None
 
 
 def _litmus(
@@ -47,6 +54,56 @@ def _litmus(
         f"assay.models.litmus:{body}" if body else None,
         status,
     )
+
+
+_AUTH_MODELS = {
+    "register": ("RegisterIn", "OtpSent"),
+    "login": ("LoginIn", "OtpSent"),
+    "verify_otp": ("VerifyOtpIn", "TokenOut"),
+    "me": (None, "MeOut"),
+}
+
+
+def _auth(
+    rule: str, method: str, handler: str, summary: str, auth: Auth = "none", status: int = 200
+) -> Route:
+    body, response = _AUTH_MODELS[handler]
+    return Route(
+        rule,
+        (method,),
+        "auth",
+        f"assay.web.accounts:{handler}",
+        "citrus",
+        auth,
+        summary,
+        f"assay.models.citrus:{body}" if body else None,
+        status,
+        f"assay.models.citrus:{response}",
+    )
+
+
+def _platform(
+    rule: str,
+    handler: str,
+    summary: str,
+    response: str | None = None,
+    media: str = "application/json",
+) -> Route:
+    return Route(
+        rule,
+        ("GET",),
+        "platform",
+        f"assay.web.platform:{handler}",
+        "citrus",
+        "none",
+        summary,
+        response=f"assay.models.citrus:{response}" if response else None,
+        media=media,
+    )
+
+
+def _proxy_data(rule: str, handler: str, summary: str) -> Route:
+    return Route(rule, ("GET",), "proxy_data", f"assay.web.proxy_data:{handler}", summary=summary)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -116,19 +173,37 @@ ROUTES: tuple[Route, ...] = (
     ),
     # platform
     _litmus("/version", "GET", "platform", "version", "Version of the API"),
-    Route(
-        "/health",
-        ("GET",),
-        "platform",
-        "assay.web.platform:health",
-        "citrus",
-        "none",
-        "Health of the platform",
+    # proxy logs and proxies (the proxies themselves: PROXY_FUNCTIONS)
+    _proxy_data("/proxy/data", "proxy_data", "Logged LLM calls of a day (raw or flattened)"),
+    _proxy_data("/proxy/litmus_data", "litmus_data", "Logged calls to systems under test"),
+    _proxy_data("/proxy/agg", "proxy_agg", "Tokens and average latency per context"),
+    _proxy_data("/proxy/list_services", "list_services", "The LLM proxies"),
+    # Citrus accounts
+    _auth("/api/auth/register", "POST", "register", "Create an account, email a code", status=201),
+    _auth("/api/auth/login", "POST", "login", "Email a one-time code"),
+    _auth("/api/auth/verify-otp", "POST", "verify_otp", "Trade a code for a bearer token"),
+    _auth("/api/auth/me", "GET", "me", "The signed-in user", auth="bearer"),
+    # Citrus platform (health, info, documentation)
+    _platform("/", "root", "API information and endpoints", "RootOut"),
+    _platform("/health", "health", "Health of the platform", "HealthOut"),
+    _platform("/api/info", "info", "Platform information and enforced limits", "InfoOut"),
+    _platform("/openapi.json", "openapi", "This OpenAPI document (both APIs)"),
+    _platform("/docs", "swagger_ui", "Swagger UI (offline)", media="text/html"),
+    _platform("/redoc", "redoc", "ReDoc (offline)", media="text/html"),
+    _platform(
+        "/docs/assets/<asset>",
+        "docs_asset",
+        "Static files of /docs and /redoc",
+        media="text/javascript, text/css",
     ),
 )
 
 # CloudEvent functions have no routes: they are triggered by Pub/Sub (see infra/).
 EVENT_FUNCTIONS: dict[str, str] = {"worker": "worker"}
+
+# The LLM proxy forwards any path to its one upstream: no routes, one deployment per upstream
+# (labelled `assay-proxy`), an ASGI function (functions_framework.aio).
+PROXY_FUNCTIONS: dict[str, str] = {"proxy": "proxy"}
 
 
 def functions() -> list[str]:
