@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,14 @@ _TYPES = {
 }
 COLUMNS = tuple(LogRow.model_fields)
 TABLES: tuple[LogTable, ...] = ("proxy_log", "litmus_log")
+
+
+@lru_cache(maxsize=64)
+def duckdb_sql(bigquery_sql: str) -> str:
+    """The DuckDB form of a query written for BigQuery (`@name` parameters become `$name`)."""
+    import sqlglot
+
+    return sqlglot.transpile(bigquery_sql, read="bigquery", write="duckdb")[0]
 
 
 def column_type(name: str) -> str:
@@ -66,6 +75,21 @@ class DuckDBLogStore(LogStore):
             cur.execute(sql, params or [])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def select(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(duckdb_sql(sql), params)
+            names = [d[0] for d in cur.description]
+            json_columns = {i for i, d in enumerate(cur.description) if str(d[1]) == "JSON"}
+            rows = cur.fetchall()
+        return [
+            {
+                name: json.loads(value) if i in json_columns and value is not None else value
+                for i, (name, value) in enumerate(zip(names, row, strict=True))
+            }
+            for row in rows
+        ]
 
     def ping(self) -> None:
         with self._lock:

@@ -28,6 +28,11 @@ class LogStore(ABC):
         """Insert rows (dicts shaped like LogRow); raise on failure."""
 
     @abstractmethod
+    def select(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run one query written in BigQuery's dialect with named `@params` (each query is
+        written once: services/proxy_data.py); JSON columns come back as Python values."""
+
+    @abstractmethod
     def ping(self) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional for adapters

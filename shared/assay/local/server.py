@@ -11,16 +11,21 @@ import signal
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
+from assay.adapters.proxy_directory import LocalProxies
 from assay.adapters.queue import Message
 from assay.web.app import handle, url_map
 from assay.web.routes import EVENT_FUNCTIONS, ROUTES, functions
+
+if TYPE_CHECKING:
+    from assay.bootstrap import Container
+    from assay.local.proxies import ProxyServers
 
 log = logging.getLogger("assay.serve")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -118,6 +123,7 @@ class LocalServer:
         queue = self.container.queue
         self.queue = queue if isinstance(queue, LocalQueue) else None
         self.concurrency = concurrency
+        self.proxies = _proxy_servers(host, self.http.server_port, self.container)
 
     def urls(self) -> list[tuple[str, str]]:
         out = []
@@ -127,6 +133,8 @@ class LocalServer:
             )
             out.append((name, ", ".join(self.url + p for p in prefixes)))
         out.append(("worker", "(Pub/Sub CloudEvents from the local queue)"))
+        if self.proxies is not None:
+            out += [(f"proxy {u.name}", f"{url} -> {u.url}") for u, url in self.proxies.urls]
         return out
 
     def start_background(self) -> None:
@@ -135,13 +143,26 @@ class LocalServer:
         self.container.logstore.ping()
         if self.queue is not None:
             self.queue.start(WorkerDelivery(self.apps["worker"]), self.concurrency)
+        if self.proxies is not None:
+            directory = self.container.proxy_directory
+            self.proxies.start(directory if isinstance(directory, LocalProxies) else None)
 
     def serve_forever(self) -> None:
         self.http.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:
         self.http.shutdown()
+        if self.proxies is not None:
+            self.proxies.stop()
         self.container.close()
+
+
+def _proxy_servers(host: str, port: int, container: Container) -> ProxyServers | None:
+    """One LLM proxy per ASSAY_PROXY_UPSTREAMS entry, on the ports after `port`."""
+    from assay.local.proxies import ProxyServers, parse_upstreams
+
+    upstreams = parse_upstreams(container.settings.proxy_upstreams)
+    return ProxyServers(host, port + 1, upstreams, functions_dir()) if upstreams else None
 
 
 def serve(
@@ -160,4 +181,6 @@ def serve(
     try:
         server.serve_forever()
     finally:
+        if server.proxies is not None:
+            server.proxies.stop()  # let calls in flight end and log before the writer closes
         server.container.close()

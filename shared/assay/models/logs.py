@@ -51,4 +51,8 @@ SECRET_HEADERS = frozenset(
 def redact_headers(headers: dict[str, Any], keep_secrets: bool = False) -> dict[str, Any]:
     if keep_secrets:
         return dict(headers)
-    return {k: ("[REDACTED]" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    # Names may come normalised for the log (`x_api_key`): compare in the HTTP spelling.
+    return {
+        k: ("[REDACTED]" if k.lower().replace("_", "-") in SECRET_HEADERS else v)
+        for k, v in headers.items()
+    }
