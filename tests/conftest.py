@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import emulators
 from tests.support.fake_llm import FakeGemini, FakeOpenAI
+from tests.support.proxying import ProxyStack, proxy_stack
 from tests.support.server import ServeProcess, serving
 from tests.support.sut import SUT
 
@@ -72,3 +73,16 @@ def fake_openai(_fake_openai_server: FakeOpenAI) -> FakeOpenAI:
 def fake_gemini(_fake_gemini_server: FakeGemini) -> FakeGemini:
     """The fake Gemini / Vertex AI server, with no script and no recorded requests."""
     return _fake_gemini_server.reset()
+
+
+@pytest.fixture(scope="session")
+def proxies(
+    tmp_path_factory: pytest.TempPathFactory,
+    _fake_openai_server: FakeOpenAI,
+    _fake_gemini_server: FakeGemini,
+) -> Iterator[ProxyStack]:
+    """`assay serve` with LLM proxies to the fake OpenAI, the fake Gemini, a raw upstream that
+    misbehaves on request, and a port where nothing listens."""
+    data = tmp_path_factory.mktemp("proxies") / "data"
+    with proxy_stack(data, _fake_openai_server, _fake_gemini_server) as stack:
+        yield stack
