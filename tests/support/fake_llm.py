@@ -11,9 +11,10 @@ test exercises the same request building, streaming, retries and error parsing a
 
 Both fakes answer every model; `reply_with(..., model=..., when=...)` scripts one model only,
 or only prompts whose last user message contains `when` (the newest matching script wins).
-Without a script they echo the last user message as `[fake MODEL] ...`. `fail_with(status)` answers with
-the provider's error format (for `times` requests, or until `reset()`), `reply_malformed()`
-answers 200 with a body that is not JSON. Every request is recorded in `.requests`.
+Without a script they echo the last user message as `[fake MODEL] ...`. `fail_with(status)`
+answers with the provider's error format (for `times` requests, or until `reset()`),
+`reply_malformed()` answers 200 with a body that is not JSON. Every request is recorded in
+`.requests` (`.last` is the newest).
 
 FakeOpenAI:  POST /v1/chat/completions (plain JSON; SSE with `data: [DONE]` when `stream`, plus
              a usage chunk when `stream_options.include_usage`).
@@ -62,6 +63,14 @@ class Reply:
 
     def pieces(self) -> list[str]:
         return self.chunks if self.chunks is not None else (_PIECE.findall(self.text) or [""])
+
+    def token_counts(self, prompt_texts: list[str]) -> tuple[int, int]:
+        """(prompt, completion): the scripted counts, else word counts."""
+        prompt = self.prompt_tokens
+        if prompt is None:
+            prompt = sum(word_count(t) for t in prompt_texts)
+        completion = self.completion_tokens
+        return prompt, word_count(self.text) if completion is None else completion
 
 
 @dataclass
@@ -298,14 +307,7 @@ class FakeOpenAI(FakeLLMServer):
         messages = req.body.get("messages") or []
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         reply = self.reply_for(model, last_user)
-        prompt = reply.prompt_tokens
-        if prompt is None:
-            prompt = sum(word_count(str(m.get("content", ""))) for m in messages)
-        completion = (
-            reply.completion_tokens
-            if reply.completion_tokens is not None
-            else word_count(reply.text)
-        )
+        prompt, completion = reply.token_counts([str(m.get("content", "")) for m in messages])
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
@@ -382,14 +384,7 @@ class FakeGemini(FakeLLMServer):
         system_texts = [p.get("text", "") for p in system.get("parts", [])]
         user = [p.get("text", "") for c in contents if c.get("role") == "user" for p in c["parts"]]
         reply = self.reply_for(model, user[-1] if user else "")
-        prompt = reply.prompt_tokens
-        if prompt is None:
-            prompt = sum(word_count(t) for t in texts + system_texts)
-        completion = (
-            reply.completion_tokens
-            if reply.completion_tokens is not None
-            else word_count(reply.text)
-        )
+        prompt, completion = reply.token_counts(texts + system_texts)
 
         def response(text: str, candidates_tokens: int, final: bool) -> dict[str, Any]:
             candidate: dict[str, Any] = {
@@ -411,13 +406,10 @@ class FakeGemini(FakeLLMServer):
         if match["method"] == "generateContent":
             return self.send_json(h, 200, response(reply.text, completion, final=True))
         pieces = reply.pieces()
+        last = len(pieces) - 1
         # Like Gemini, every chunk carries usage so far; the last one has the totals.
         events = [
-            response(
-                piece,
-                completion if i == len(pieces) - 1 else min(i + 1, completion),
-                i == len(pieces) - 1,
-            )
+            response(piece, completion if i == last else min(i + 1, completion), i == last)
             for i, piece in enumerate(pieces)
         ]
         self.send_sse(h, events, reply.delay_s, done=False)
