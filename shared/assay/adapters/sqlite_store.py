@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.adapters.sqlite_base import SQLiteDB
-from assay.adapters.store import OUTCOME_COUNTER, Store
+from assay.adapters.store import OUTCOME_COUNTER, Store, restarted
 from assay.errors import Conflict, NotFound
 from assay.models.litmus import Case, CaseStatus, EvaluationTypes, Run, Template
 
@@ -202,23 +202,8 @@ class SQLiteStore(Store):
             row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
             if row is None:
                 raise NotFound(f"Run with ID '{run_id}' not found")
-            old = _run_from_row(row)
-            generation = old.generation + 1
-            run = old.model_copy(
-                update={
-                    "status": "Not Started" if cases else "Completed",
-                    "generation": generation,
-                    "total": len(cases),
-                    "done": 0,
-                    "passed": 0,
-                    "failed": 0,
-                    "errors": 0,
-                    "completed": 0,
-                    "start_time": start_time,
-                    "end_time": None if cases else start_time,
-                    "error": None,
-                }
-            )
+            run = restarted(_run_from_row(row), len(cases), start_time)
+            generation = run.generation
             self._insert_run(conn, run)
             conn.execute("DELETE FROM cases WHERE run_id=?", (run_id,))
             conn.executemany(

@@ -19,6 +19,21 @@ OUTCOME_COUNTER: dict[str, str] = {
 }
 
 
+def restarted(old: Run, total: int, start_time: str) -> Run:
+    """The run as /runs/invoke restarts it: the next generation, counters zeroed."""
+    return old.model_copy(
+        update={
+            "status": "Not Started" if total else "Completed",
+            "generation": old.generation + 1,
+            "total": total,
+            **dict.fromkeys(("done", "passed", "failed", "errors", "completed"), 0),
+            "start_time": start_time,
+            "end_time": None if total else start_time,
+            "error": None,
+        }
+    )
+
+
 class Store(ABC):
     # -- templates -------------------------------------------------------------------------
     @abstractmethod
