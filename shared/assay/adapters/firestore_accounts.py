@@ -1,8 +1,11 @@
-"""Accounts on Firestore. Every decision runs in a transaction, so instances agree.
+"""Accounts on Firestore, without transactions: each decision reads a document and writes it
+back only if nobody changed it since (a precondition on its update time), else reads again.
+Racing requests never wait on locks, and exactly one of them wins. Rate-limit counters are
+one document per key and window, bumped with an atomic Increment whose result Firestore returns.
 
 Collections: `users` (id = SHA-256 of the email), `otps` (same id), `rate_limits` (id =
-SHA-256 of the key). `otps.expire_at` and `rate_limits.expire_at` are meant for a Firestore
-TTL policy (infra/), which clears old documents; nothing here depends on it.
+SHA-256 of key and window). `otps.expire_at` and `rate_limits.expire_at` are meant for a
+Firestore TTL policy (infra/), which clears old documents; nothing here depends on it.
 """
 
 from __future__ import annotations
@@ -10,14 +13,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from assay.adapters.accounts import Accounts, Hit, OtpCheck, judge_otp, window_of
 from assay.errors import Unavailable
 from assay.models.citrus import OtpRecord, User
+
+R = TypeVar("R")
+# What to write after a read: None, ("create"|"update", fields) or ("delete", None).
+Write = tuple[str, dict[str, Any] | None] | None
+_ATTEMPTS = 50
+_RACED = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted)
 
 
 def _doc_id(text: str) -> str:
@@ -35,30 +45,40 @@ class FirestoreAccounts(Accounts):
         self.otps = self.client.collection("otps")
         self.limits = self.client.collection("rate_limits")
 
-    def _run(self, fn: Callable[[Any], Any]) -> Any:
-        """Run `fn(transaction)` as a Firestore transaction (retried on contention)."""
+    def _decide(self, ref: Any, decide: Callable[[Any], tuple[R, Write]]) -> R:
+        """Read `ref`, let `decide` choose a result and a write, and apply the write only if
+        the document is still as read; otherwise start over."""
         try:
-            return firestore.transactional(fn)(self.client.transaction())
-        except Unavailable:
-            raise
-        except Exception as exc:
-            if type(exc).__module__.startswith("google."):
-                raise Unavailable(f"Firestore: {type(exc).__name__}") from exc
-            raise
+            for _ in range(_ATTEMPTS):
+                snap = ref.get()
+                result, write = decide(snap)
+                if write is None:
+                    return result
+                action, fields = write
+                try:
+                    if action == "create":
+                        ref.create(fields)
+                    else:
+                        option = self.client.write_option(last_update_time=snap.update_time)
+                        if action == "update":
+                            ref.update(fields, option=option)
+                        else:
+                            ref.delete(option=option)
+                except _RACED:
+                    continue
+                return result
+        except gexc.GoogleAPIError as exc:
+            raise Unavailable(f"Firestore: {type(exc).__name__}") from exc
+        raise Unavailable("Firestore: too much contention on one document; retry")
 
     # -- users -----------------------------------------------------------------------------
     def create_user(self, user: User) -> User:
-        ref = self.users.document(_doc_id(user.email))
-
-        def create(tx: Any) -> User:
-            snap = ref.get(transaction=tx)
+        def create(snap: Any) -> tuple[User, Write]:
             if snap.exists:
-                return User.model_validate(snap.to_dict())
-            tx.set(ref, user.model_dump())
-            return user
+                return User.model_validate(snap.to_dict()), None
+            return user, ("create", user.model_dump())
 
-        result: User = self._run(create)
-        return result
+        return self._decide(self.users.document(_doc_id(user.email)), create)
 
     def user_by_email(self, email: str) -> User | None:
         snap = self.users.document(_doc_id(email)).get()
@@ -82,68 +102,51 @@ class FirestoreAccounts(Accounts):
 
     # -- one-time codes --------------------------------------------------------------------
     @staticmethod
-    def _otp_doc(record: OtpRecord) -> dict[str, Any]:
-        return {**record.model_dump(), "expire_at": _at(record.expires_at)}
-
-    @staticmethod
     def _record(snap: Any) -> OtpRecord | None:
         return OtpRecord.model_validate(snap.to_dict()) if snap.exists else None
 
     def put_otp(self, record: OtpRecord, *, min_interval_s: float) -> float | None:
-        ref = self.otps.document(_doc_id(record.email))
+        fields = {**record.model_dump(), "expire_at": _at(record.expires_at)}
 
-        def put(tx: Any) -> float | None:
-            pending = self._record(ref.get(transaction=tx))
-            if pending is not None:
-                wait = pending.created_at + min_interval_s - record.created_at
-                if wait > 0:
-                    return wait
-            tx.set(ref, self._otp_doc(record))
-            return None
+        def put(snap: Any) -> tuple[float | None, Write]:
+            pending = self._record(snap)
+            if pending is None:
+                return None, ("create", fields)
+            wait = pending.created_at + min_interval_s - record.created_at
+            return (wait, None) if wait > 0 else (None, ("update", fields))
 
-        wait: float | None = self._run(put)
-        return wait
+        return self._decide(self.otps.document(_doc_id(record.email)), put)
 
     def drop_otp(self, email: str, created_at: float) -> None:
-        ref = self.otps.document(_doc_id(email))
+        def drop(snap: Any) -> tuple[None, Write]:
+            pending = self._record(snap)
+            mine = pending is not None and pending.created_at == created_at
+            return None, ("delete", None) if mine else None
 
-        def drop(tx: Any) -> None:
-            pending = self._record(ref.get(transaction=tx))
-            if pending is not None and pending.created_at == created_at:
-                tx.delete(ref)
-
-        self._run(drop)
+        self._decide(self.otps.document(_doc_id(email)), drop)
 
     def consume_otp(
         self, email: str, matches: Callable[[OtpRecord], bool], *, now: float, max_attempts: int
     ) -> OtpCheck:
-        ref = self.otps.document(_doc_id(email))
-
-        def consume(tx: Any) -> OtpCheck:
-            record = self._record(ref.get(transaction=tx))
+        def consume(snap: Any) -> tuple[OtpCheck, Write]:
+            record = self._record(snap)
             outcome = judge_otp(record, matches, now, max_attempts)
             if outcome == "wrong" and record is not None:
-                tx.update(ref, {"attempts": record.attempts + 1})
-            elif outcome != "missing":
-                tx.delete(ref)
-            return outcome
+                return outcome, ("update", {"attempts": record.attempts + 1})
+            return outcome, None if outcome == "missing" else ("delete", None)
 
-        outcome: OtpCheck = self._run(consume)
-        return outcome
+        return self._decide(self.otps.document(_doc_id(email)), consume)
 
     # -- rate limits -----------------------------------------------------------------------
     def hit(self, key: str, *, window_s: int, now: float) -> Hit:
         start, end = window_of(now, window_s)
-        ref = self.limits.document(_doc_id(key))
-
-        def count(tx: Any) -> int:
-            snap = ref.get(transaction=tx)
-            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {}
-            n = doc["count"] + 1 if doc.get("window_start") == start else 1
-            tx.set(ref, {"window_start": start, "count": n, "expire_at": _at(end)})
-            return n
-
-        return Hit(int(self._run(count)), end)
+        ref = self.limits.document(_doc_id(f"{key}|{start}"))
+        try:
+            result = ref.set({"count": firestore.Increment(1), "expire_at": _at(end)}, merge=True)
+        except gexc.GoogleAPIError as exc:
+            raise Unavailable(f"Firestore: {type(exc).__name__}") from exc
+        # The value after the increment, as Firestore applied it (exact under races).
+        return Hit(int(result.transform_results[0].integer_value), end)
 
     # -- health ----------------------------------------------------------------------------
     def ping(self) -> None:
