@@ -1,52 +1,51 @@
-"""The BigQuery schema of the log tables, derived from `LogRow` (the one model of a log row)."""
+"""The log tables as Terraform declares them: exactly the tables the BigQuery log store would
+create itself (`BigQueryLogStore.table_definitions`, derived from `LogRow`), so the deployed
+schema and the code cannot drift apart."""
 
 from __future__ import annotations
 
-import types
-from typing import Any, Union, get_args, get_origin
-
-from assay.models.logs import LogRow, LogTable
-
-TABLES: tuple[str, ...] = get_args(LogTable)
-PARTITION_FIELD = "timestamp"
-CLUSTERING = ("litmus_context",)
-
-# Fields whose Python type does not say what they hold.
-_OVERRIDES = {"timestamp": "TIMESTAMP"}  # an ISO 8601 string in the model; partitioned on
-_SCALARS: dict[Any, str] = {str: "STRING", int: "INT64", float: "FLOAT64", bool: "BOOL"}
+from dataclasses import dataclass
+from typing import Any
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """(the non-None type, whether None is allowed)."""
-    if annotation is Any:
-        return Any, True
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        nullable = len(args) < len(get_args(annotation))
-        inner = args[0] if len(args) == 1 else Any
-        return inner, nullable
-    return annotation, False
+@dataclass(frozen=True)
+class Table:
+    name: str
+    schema: list[dict[str, str]]  # BigQuery JSON schema: name, type, mode
+    partition_type: str
+    partition_field: str
+    clustering: list[str]
 
 
-def bigquery_type(name: str, annotation: Any) -> str:
-    if name in _OVERRIDES:
-        return _OVERRIDES[name]
-    inner, _ = _unwrap(annotation)
-    if inner in _SCALARS:
-        return _SCALARS[inner]
-    return "JSON"  # dicts, lists and Any: stored as JSON, queried with JSON functions
+class _NoClient:
+    """Enough of a client to build table definitions offline."""
+
+    project = "offline"
+
+
+def tables() -> list[Table]:
+    from assay.adapters.bigquery_logstore import BigQueryLogStore
+
+    store = BigQueryLogStore("offline", "offline", client=_NoClient())
+    out = []
+    for table in store.table_definitions():
+        fields: list[Any] = table.schema
+        partitioning = table.time_partitioning
+        out.append(
+            Table(
+                name=table.table_id,
+                schema=[{"name": f.name, "type": f.field_type, "mode": f.mode} for f in fields],
+                partition_type=partitioning.type_,
+                partition_field=partitioning.field,
+                clustering=list(table.clustering_fields or []),
+            )
+        )
+    return out
 
 
 def schema() -> list[dict[str, str]]:
-    """The BigQuery JSON schema (as `bq mk --schema` and Terraform's `schema` take it)."""
-    out = []
-    for name, info in LogRow.model_fields.items():
-        _, nullable = _unwrap(info.annotation)
-        out.append(
-            {
-                "name": name,
-                "type": bigquery_type(name, info.annotation),
-                "mode": "NULLABLE" if nullable or not info.is_required() else "REQUIRED",
-            }
-        )
-    return out
+    """The one schema every log table shares (they hold the same rows)."""
+    found = {repr(t.schema) for t in tables()}
+    if len(found) != 1:
+        raise ValueError("the log tables no longer share one schema: give each its own file")
+    return tables()[0].schema

@@ -356,21 +356,21 @@ def _secrets() -> list[Item]:
 
 def _tables() -> list[Item]:
     items: list[Item] = [Comment(f"{'-' * 20} BigQuery log tables (schema: LogRow)"), Blank()]
-    for table in bigquery.TABLES:
+    for table in bigquery.tables():
         items += [
-            Block("resource", ("google_bigquery_table", table))
+            Block("resource", ("google_bigquery_table", table.name))
             .attr("project", Expr("var.project"))
             .attr("dataset_id", Expr("google_bigquery_dataset.logs.dataset_id"))
-            .attr("table_id", table)
+            .attr("table_id", table.name)
             .attr("deletion_protection", Expr("var.deletion_protection"))
             .attr("schema", Expr('file("${path.module}/log_row.schema.json")'))
-            .attr("clustering", list(bigquery.CLUSTERING))
+            .attr("clustering", table.clustering)
             .attr("labels", {"app": "assay"})
             .add(
                 Blank(),
                 Block("time_partitioning")
-                .attr("type", "DAY")
-                .attr("field", bigquery.PARTITION_FIELD)
+                .attr("type", table.partition_type)
+                .attr("field", table.partition_field)
                 .attr("expiration_ms", Expr("local.log_partition_expiration_ms")),
             ),
             Blank(),
