@@ -24,6 +24,8 @@ from collections import Counter
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+import uvloop
+
 USAGE = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
 
 
@@ -53,18 +55,18 @@ def _chunk(data: bytes) -> bytes:
 
 
 class RawUpstream:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.hits: Counter[str] = Counter()
         self.seen: list[dict[str, Any]] = []
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.port = port
 
-    def _run(self) -> None:
+    def serve_forever(self) -> None:
         asyncio.set_event_loop(self.loop)
         server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+            asyncio.start_server(self._serve, "127.0.0.1", self.port, backlog=1024)
         )
         self.port = server.sockets[0].getsockname()[1]
         self._server = server
@@ -184,3 +186,11 @@ class RawUpstream:
             event = {"model": model, "choices": [], "usage": USAGE}
             w.write(_chunk(b"data: " + json.dumps(event).encode() + b"\n\n"))
         w.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+
+
+if __name__ == "__main__":  # the benchmarks' upstream, in a process of its own
+    import sys
+
+    upstream = RawUpstream(int(sys.argv[1]))
+    upstream.loop.call_soon(lambda: print("ready", flush=True))
+    upstream.serve_forever()

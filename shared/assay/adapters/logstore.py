@@ -103,14 +103,16 @@ class LogWriter:
                 self._replay_spill()
                 self._idle.set()
                 continue
-            count = 0
+            # Gather for up to flush_interval_s: a write costs milliseconds whatever its size,
+            # so rows trickling in one by one must not each become a write of their own.
+            count, deadline = 0, time.monotonic() + self.flush_interval_s
             while item is not None:
                 batch.setdefault(item[0], []).append(item[1])
                 count += 1
                 if count >= self.batch_size:
                     break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
             if item is None:

@@ -4,6 +4,7 @@ or from the last events of a stream (SSE, or Gemini's streamed JSON array)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import zlib
@@ -31,6 +32,7 @@ class BodyCapture:
         self.head = bytearray()
         self.tail = b""
         self.decode_error: str | None = None
+        self._parsed: tuple[bool, Any] | None = None
         encoding = encoding.strip().lower()
         self._decoder = (
             zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
@@ -57,20 +59,23 @@ class BodyCapture:
     def complete(self) -> bool:
         return self.decoded_size <= self.limit
 
-    def whole(self) -> bytes | None:
-        return bytes(self.head) if self.complete else None
+    def parsed(self) -> tuple[bool, Any]:
+        """(True, value) when the whole body is JSON; parsed once."""
+        if self._parsed is None:
+            self._parsed = (False, None)
+            if self.complete and self.head:
+                with contextlib.suppress(ValueError):
+                    self._parsed = (True, json.loads(self.head))
+        return self._parsed
 
     def for_log(self) -> Any:
         """JSON when it is JSON and whole, else text (cut with a marker past the limit)."""
-        data = bytes(self.head)
         if not self.complete:
-            return truncated(data, self.decoded_size)
-        if not data:
-            return None
-        try:
-            return json.loads(data)
-        except ValueError:
-            return data.decode("utf-8", errors="replace")
+            return truncated(bytes(self.head), self.decoded_size)
+        is_json, value = self.parsed()
+        if is_json or not self.head:
+            return value
+        return self.head.decode("utf-8", errors="replace")
 
     def last_bytes(self) -> bytes:
         return bytes(self.head) if self.complete else self.tail
@@ -139,12 +144,8 @@ def read_usage(request_json: Any, path: str, response: BodyCapture, sse: bool) -
         for event in events:
             usage.merge(event)
         return usage
-    whole = response.whole()
-    if whole is None:
-        return usage
-    try:
-        doc = json.loads(whole)
-    except ValueError:
+    is_json, doc = response.parsed()
+    if not is_json:
         return usage
     for item in doc if isinstance(doc, list) else [doc]:  # Gemini streams a JSON array
         usage.merge(item)
