@@ -40,6 +40,9 @@ def column_type(name: str) -> str:
     return "JSON" if name in _JSON_FIELDS else _TYPES.get(name, "VARCHAR")
 
 
+_READ_COLUMNS = "{" + ", ".join(f"'{c}': '{column_type(c)}'" for c in COLUMNS) + "}"
+
+
 class DuckDBLogStore(LogStore):
     def __init__(self, path: Path) -> None:
         import duckdb  # heavy: imported only when the adapter is built
@@ -47,27 +50,28 @@ class DuckDBLogStore(LogStore):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = duckdb.connect(str(path))
         self._lock = threading.Lock()
+        self._batch = Path(path).with_suffix(".batch.jsonl")
         cols = ", ".join(f"{c} {column_type(c)}" for c in COLUMNS)
         for table in TABLES:
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
 
     def write(self, table: LogTable, rows: list[dict[str, Any]]) -> None:
-        """One statement per batch: each column travels as one list and is UNNESTed in DuckDB
-        (executemany binds row by row, ~200x slower)."""
+        """One statement per batch, read by DuckDB's own JSON reader from a newline-delimited
+        file: half the CPU of binding each column as a list (bench/proxy_bench.py: 49 vs 83 us a
+        row), and the parsing runs in DuckDB without Python's GIL, beside the request path."""
         if table not in TABLES:
             raise ValueError(f"unknown log table {table}")
         if not rows:
             return
-        columns = [
-            [
-                json.dumps(r.get(c)) if c in _JSON_FIELDS and r.get(c) is not None else r.get(c)
-                for r in rows
-            ]
-            for c in COLUMNS
-        ]
-        select = ", ".join(f"unnest(?::{column_type(c)}[])" for c in COLUMNS)
+        lines = "\n".join(json.dumps({c: r.get(c) for c in COLUMNS}) for r in rows)
         with self._lock:
-            self._conn.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {select}", columns)
+            self._batch.write_text(lines)
+            self._conn.execute(
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
+                f"FROM read_json(?, format='newline_delimited', columns={_READ_COLUMNS}, "
+                "maximum_object_size=268435456)",
+                [str(self._batch)],
+            )
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         with self._lock:
