@@ -126,9 +126,14 @@ class Container:
     @property
     def log_writer(self) -> LogWriter:
         def build() -> LogWriter:
+            import atexit
+
             from assay.adapters.logstore import LogWriter
 
-            return LogWriter(self.logstore, self.data_dir / "log-spill")
+            writer = LogWriter(self.logstore, self.data_dir / "log-spill")
+            # An instance stopped with SIGTERM (Cloud Functions, gunicorn) writes what it holds.
+            atexit.register(writer.close)
+            return writer
 
         return self._build("_log_writer", build)
 
