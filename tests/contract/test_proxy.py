@@ -206,3 +206,12 @@ def test_credentials_reach_the_upstream_but_never_the_log(proxies: ProxyStack) -
     assert "very-secret" not in json.dumps(row["requestHeaders"])
     assert row["requestHeaders"]["authorization"] == "[REDACTED]"
     assert row["requestHeaders"]["x_goog_api_key"] == "[REDACTED]"
+
+
+def test_connections_to_the_upstream_are_kept_alive(proxies: ProxyStack) -> None:
+    before = proxies.raw.connections
+    with httpx.Client() as client:
+        for _ in range(20):
+            r = client.post(f"{proxies.url('raw')}/v1/chat/completions", json={"model": "m"})
+            assert r.status_code == 200
+    assert proxies.raw.connections - before <= 2

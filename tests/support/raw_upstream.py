@@ -10,7 +10,8 @@ chunked streams) that can also misbehave on purpose. Paths:
     ANY  /hang                  accepts and never answers
     ANY  /status/N              HTTP N with an OpenAI-style error body
 
-Every request is counted in `.hits` (by path), so a test can prove what reached it.
+Every request is counted in `.hits` (by path) and every connection in `.connections`, so a
+test can prove what reached it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class RawUpstream:
     def __init__(self, port: int = 0) -> None:
         self.hits: Counter[str] = Counter()
         self.seen: list[dict[str, Any]] = []
+        self.connections = 0
+        self._writers: set[asyncio.StreamWriter] = set()
         self.loop = uvloop.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -70,6 +73,7 @@ class RawUpstream:
         )
         self.port = server.sockets[0].getsockname()[1]
         self._server = server
+        self._closing = asyncio.Event()
         self._ready.set()
         self.loop.run_forever()
 
@@ -85,10 +89,10 @@ class RawUpstream:
     def stop(self) -> None:
         async def shutdown() -> None:
             self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            self._closing.set()
+            for writer in list(self._writers):
+                writer.transport.abort()
+            await asyncio.sleep(0.05)  # the handlers see their connection end and return
             self.loop.stop()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
@@ -101,6 +105,8 @@ class RawUpstream:
         self.stop()
 
     async def _serve(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(w)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 head = await r.readuntil(b"\r\n\r\n")
@@ -119,6 +125,7 @@ class RawUpstream:
                 request = {"method": method, "target": target, "headers": headers, "size": size}
                 if await self._answer(w, url.path, query, request, body) is False:
                     break
+        self._writers.discard(w)
         w.close()
 
     async def _answer(
@@ -146,7 +153,8 @@ class RawUpstream:
             n = int(query.get("n", "1000"))
             send(200, b'"' + b"x" * max(0, n - 2) + b'"')
         elif path == "/hang":
-            await asyncio.sleep(3600)
+            await self._closing.wait()
+            return False
         elif path.startswith("/status/"):
             status = int(path.rsplit("/", 1)[1])
             error = {"error": {"message": f"status {status}", "type": "server_error"}}

@@ -41,6 +41,7 @@ class _Connection(asyncio.Protocol):
     def _start(self, head_only: bool = False) -> None:
         self.head_only = head_only
         self.status = 0
+        self.keep_alive = False
         self.headers: Headers = []
         self.head: asyncio.Future[None] = self.loop.create_future()
         self.chunks: deque[bytes] = deque()
@@ -73,6 +74,7 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()  # not answerable once the message ends
         if self.head_only:  # a response to HEAD has no body, whatever its headers say
             self.done = True
         if not self.head.done():
@@ -103,7 +105,7 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.done and not self.lost and not self.head_only and self.parser.should_keep_alive()
+        return self.done and self.keep_alive and not self.lost and not self.head_only
 
     def close(self) -> None:
         if self.transport is not None:
@@ -193,14 +195,23 @@ class UpstreamPool:
                 f"no connection to {self.base_url} within {self.connect_timeout:g} s", timeout=True
             ) from None
         except OSError as exc:
-            raise UpstreamError(f"cannot connect to {self.base_url}: {exc.strerror or exc}") from None
+            raise UpstreamError(
+                f"cannot connect to {self.base_url}: {exc.strerror or exc}"
+            ) from None
         return conn
 
     async def request(
         self, method: str, target: bytes, headers: Headers, body: bytes
     ) -> UpstreamResponse:
         """Send one request; returns once the response head has arrived."""
-        lines = [method.encode(), b" ", self.prefix, target, b" HTTP/1.1\r\nhost: ", self.host_header]
+        lines = [
+            method.encode(),
+            b" ",
+            self.prefix,
+            target,
+            b" HTTP/1.1\r\nhost: ",
+            self.host_header,
+        ]
         for name, value in headers:
             lines += (b"\r\n", name, b": ", value)
         lines += (b"\r\ncontent-length: ", str(len(body)).encode(), b"\r\n\r\n", body)
