@@ -224,22 +224,19 @@ class Container:
     @property
     def case_runner(self) -> CaseRunner:
         def build() -> CaseRunner:
-            import httpx
+            import urllib3
 
             from assay.services.case_runner import CaseRunner
             from assay.services.http_calls import CaseHTTP
 
             s = self.settings
-
-            def client() -> httpx.Client:
-                return httpx.Client(
-                    timeout=httpx.Timeout(s.case_timeout_s, connect=min(10.0, s.case_timeout_s)),
-                    limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
-                    follow_redirects=True,
-                )
-
+            pool = urllib3.PoolManager(num_pools=64, maxsize=s.worker_concurrency, block=False)
             http = CaseHTTP(
-                client, attempts=s.case_attempts, backoff_s=s.case_backoff_s, log=self.log_writer
+                pool,
+                timeout_s=s.case_timeout_s,
+                attempts=s.case_attempts,
+                backoff_s=s.case_backoff_s,
+                log=self.log_writer,
             )
             return CaseRunner(self.store, http, self.judge)
 

@@ -59,6 +59,10 @@ class LocalQueue(Queue):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
+        # Acks are applied in batches by the dispatcher: one transaction for many messages. An
+        # ack lost in a crash only means a redelivery, which the worker ignores.
+        self._acks: list[int] = []
+        self._acks_lock = threading.Lock()
 
     # -- publishing ------------------------------------------------------------------------
     def publish(self, payloads: list[bytes], attributes: dict[str, str] | None = None) -> None:
@@ -74,7 +78,9 @@ class LocalQueue(Queue):
             self._wake.notify_all()
 
     def depth(self) -> int:
-        return int(self.db.query("SELECT count(*) FROM messages")[0][0])
+        with self._acks_lock:
+            pending_acks = len(self._acks)
+        return int(self.db.query("SELECT count(*) FROM messages")[0][0]) - pending_acks
 
     def ping(self) -> None:
         self.db.query("SELECT 1")
@@ -95,8 +101,16 @@ class LocalQueue(Queue):
         thread.start()
         self._threads.append(thread)
 
+    def _flush_acks(self) -> None:
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+        if acks:
+            with self.db.write() as conn:
+                conn.executemany("DELETE FROM messages WHERE seq=?", [(seq,) for seq in acks])
+
     def _claim(self, limit: int) -> list[Message]:
         now = time.time()
+        self._flush_acks()
         with self.db.write() as conn:
             rows = conn.execute(
                 "SELECT seq, message_id, data, attributes, publish_time, attempts, dead FROM messages "
@@ -164,12 +178,14 @@ class LocalQueue(Queue):
 
     def _settle(self, message: Message, ok: bool) -> None:
         seq = int(message.message_id)
-        dead = DEAD_LETTER_ATTRIBUTE in message.attributes
+        if ok or DEAD_LETTER_ATTRIBUTE in message.attributes:
+            # A dead letter is delivered once; its outcome is final either way.
+            with self._acks_lock:
+                self._acks.append(seq)
+            with self._wake:
+                self._wake.notify_all()
+            return
         with self.db.write() as conn:
-            if ok or dead:
-                # A dead letter is delivered once; its outcome is final either way.
-                conn.execute("DELETE FROM messages WHERE seq=?", (seq,))
-                return
             attempts = conn.execute("SELECT attempts FROM messages WHERE seq=?", (seq,)).fetchone()[
                 0
             ]
@@ -191,4 +207,5 @@ class LocalQueue(Queue):
             self._pool.shutdown(wait=True, cancel_futures=False)
         for t in self._threads:
             t.join(timeout=5)
+        self._flush_acks()
         self.db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -13,13 +14,15 @@ from assay.errors import Unavailable
 
 class SQLiteDB:
     """Writes go through one connection under a lock (SQLite has one writer anyway, and a
-    Python lock hands over far faster than SQLite's sleeping busy handler); reads use a
-    connection per thread, which WAL lets run beside the writer."""
+    Python lock hands over far faster than SQLite's sleeping busy handler); reads take a
+    connection from a pool (WAL lets them run beside the writer). A pool rather than one per
+    thread: the HTTP server starts a thread per request, and opening a connection costs more
+    than most queries."""
 
     def __init__(self, path: Path, schema: str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.executescript(schema)
@@ -37,12 +40,16 @@ class SQLiteDB:
         conn.row_factory = sqlite3.Row
         return conn
 
-    @property
-    def reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        return conn
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -63,9 +70,15 @@ class SQLiteDB:
 
     def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
         try:
-            return self.reader.execute(sql, params).fetchall()
+            with self.reader() as conn:
+                return conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"store query failed: {exc}") from exc
 
     def close(self) -> None:
         self._writer.close()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                return
