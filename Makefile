@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format bench clean
+.PHONY: install run test test-fast lint format bench clean infra package deploy checkov
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,7 +26,7 @@ format: install
 	$(BIN)/ruff check --fix shared functions tests bench
 	$(BIN)/ruff format shared functions tests bench
 
-test: lint
+test: lint checkov
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -34,6 +34,30 @@ test-fast: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Deployment (docs/deploy.md). `make infra` rewrites infra/generated.tf from the routing table.
+infra: install
+	$(BIN)/python -m assay.deploy.tfgen
+
+package: install
+	$(BIN)/python -m assay.deploy.package
+
+# make deploy PROJECT=p REGION=r [DRY_RUN=1] [DEPLOY_ARGS="--proxy openai=https://api.openai.com"]
+deploy: package
+	$(BIN)/python -m assay.deploy.gcloud --project="$(PROJECT)" --region="$(REGION)" \
+		$(if $(DRY_RUN),--dry-run) $(DEPLOY_ARGS)
+
+# checkov pins its own dependencies: it lives in its own venv (tests/infra/test_checkov.py).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
 
 clean:
 	rm -rf .assay dist build *.egg-info shared/*.egg-info

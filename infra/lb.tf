@@ -89,7 +89,7 @@ resource "google_compute_security_policy" "api" {
     description = "Log4Shell and other CVE probes"
     match {
       expr {
-        expression = "evaluatePreconfiguredWaf('cve-canary', {'sensitivity': 1})"
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
       }
     }
   }

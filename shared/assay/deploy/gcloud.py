@@ -338,7 +338,7 @@ class Plan:
         self.add(
             "gcloud", "compute", "security-policies", "rules", "create", "1000",
             f"--security-policy={address}",
-            "--expression=evaluatePreconfiguredWaf('cve-canary', {'sensitivity': 1})",
+            "--expression=evaluatePreconfiguredWaf('cve-canary')",
             "--action=deny-403", p, exists_ok="already exists",
         )  # fmt: skip
 

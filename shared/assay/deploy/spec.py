@@ -232,7 +232,8 @@ FIRESTORE_INDEXES: tuple[Index, ...] = (
     Index(
         "test_runs",
         (("template_id", "ASCENDING"), ("start_time", "DESCENDING")),
-        "a template's runs, newest first (GET /runs/all_results/<template_id>)",
+        "a template's runs, newest first (list_runs(template_id)); the store sorts them in "
+        "memory today, this lets Firestore order them once runs outgrow that",
     ),
 )
 
