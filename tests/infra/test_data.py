@@ -8,12 +8,12 @@ import types
 from typing import Any, Union, get_args, get_origin
 
 import pytest
-
 from assay.adapters.duckdb_logstore import column_type
 from assay.config import Settings
 from assay.deploy.spec import FIRESTORE_INDEXES
 from assay.models.litmus import Run, Template
 from assay.models.logs import LogRow, LogTable
+
 from tests.infra.terraform import INFRA, Terraform, block, expr
 
 # What each Python annotation may become in BigQuery (timestamp: an ISO string, a TIMESTAMP).

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from assay.web.routes import EVENT_FUNCTIONS, PROXY_FUNCTIONS, ROUTES, functions
+
 from tests.infra.terraform import REPO, Terraform, block, blocks, expr
 
 TARGETS = {
@@ -107,10 +107,7 @@ def _match(rules: list[tuple[str, str]], default: str, path: str) -> str:
     """URL-map semantics: an exact path, or a `prefix/*`; the longest match wins."""
     best: tuple[int, str] | None = None
     for pattern, service in rules:
-        if pattern.endswith("/*"):
-            hit = path.startswith(pattern[:-1])
-        else:
-            hit = path == pattern
+        hit = path.startswith(pattern[:-1]) if pattern.endswith("/*") else path == pattern
         if hit and (best is None or len(pattern) > best[0]):
             best = (len(pattern), service)
     return best[1] if best else default

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from assay.deploy import spec, tfgen, urlmap
 from assay.web.routes import Route
+
 from tests.infra.terraform import REPO
 
 

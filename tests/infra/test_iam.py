@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from assay.deploy.spec import deployed_functions
+
 from tests.infra.terraform import Terraform, block, expr
 
 IAM_MEMBERS = {

@@ -9,10 +9,10 @@ import re
 from typing import get_args
 
 import pytest
-
 from assay.config import Settings
 from assay.deploy.gcloud import DeployConfig
 from assay.deploy.spec import NOT_DEPLOYED, PLATFORM_ENV, SECRETS
+
 from tests.infra.terraform import REPO, Terraform, block, expr
 
 PACKAGE = REPO / "shared" / "assay"
