@@ -41,7 +41,7 @@ class Container:
         with self._lock:
             if name not in self._built:
                 self._built[name] = factory()
-            return self._built[name]  # type: ignore[no-any-return]
+            return self._built[name]  # type: ignore[return-value]
 
     @property
     def store(self) -> Store:

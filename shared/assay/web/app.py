@@ -161,7 +161,7 @@ def handle(function: str | None, request: Request) -> Response:
         user, limit_headers = admit(route, request)
         _check_size(request, settings.max_body_bytes)
         handler: Handler = resolve(route.handler)
-        response = render(handler(ApiRequest(request, route, args, user)), route.status)
+        response = render(handler(ApiRequest(request, route, dict(args), user)), route.status)
         response.headers.update(limit_headers)
         return response
     except AssayError as exc:

@@ -18,7 +18,10 @@ from assay.web.routes import ROUTES, Route
 CITRUS_VERSION = "2.4.0"
 _REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_ERRORS = {"citrus": "assay.models.citrus:ErrorEnvelope", "litmus": "assay.models.citrus:LitmusError"}
+_ERRORS = {
+    "citrus": "assay.models.citrus:ErrorEnvelope",
+    "litmus": "assay.models.citrus:LitmusError",
+}
 _REASONS = {
     400: "Bad request (body is not JSON, or a bad parameter)",
     401: "Missing or invalid credentials",

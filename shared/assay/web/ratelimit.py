@@ -29,7 +29,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @cache
 def trusted_networks(spec: str) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip())
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()
+    )
 
 
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
@@ -70,7 +72,9 @@ def _limit(route: Route, request: Request, user: User | None) -> dict[str, str]:
     from assay.bootstrap import container
 
     c = container()
-    caller = f"user:{user.id}" if user else f"ip:{client_address(request, c.settings.trusted_proxies)}"
+    caller = (
+        f"user:{user.id}" if user else f"ip:{client_address(request, c.settings.trusted_proxies)}"
+    )
     try:
         decision = ratelimit.check(c.accounts, cls, caller, time.time())
     except Unavailable as exc:
