@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from assay.adapters.sqlite_base import SQLiteDB
 from assay.adapters.store import OUTCOME_COUNTER, Store, restarted
 from assay.errors import Conflict, NotFound
-from assay.models.litmus import Case, CaseStatus, EvaluationTypes, Run, Template
+from assay.models.litmus import Case, CaseStatus, EvaluationTypes, Run, Template, trusted
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS templates (
@@ -42,7 +44,7 @@ _CASE_DOC_FIELDS = ("request", "pre_request", "post_request", "golden_response",
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def _run_from_row(row: Any) -> Run:
@@ -84,18 +86,25 @@ def _run_doc(run: Run) -> str:
 
 
 def _case_from_row(row: Any) -> Case:
-    doc = json.loads(row["doc"])
+    doc = orjson.loads(row["doc"])
     result = row["result"]
-    return Case.model_construct(
-        id=row["id"],
-        index=row["idx"],
-        generation=row["generation"],
-        tracing_id=row["tracing_id"],
-        flagged=bool(row["flagged"]),
-        rating=row["rating"],
-        comments=json.loads(row["comments"]),
-        result=json.loads(result) if result is not None else None,
-        **{k: doc.get(k) for k in _CASE_DOC_FIELDS},
+    return trusted(
+        Case,
+        {
+            "id": row["id"],
+            "index": row["idx"],
+            "generation": row["generation"],
+            "request": doc.get("request"),
+            "pre_request": doc.get("pre_request"),
+            "post_request": doc.get("post_request"),
+            "golden_response": doc.get("golden_response"),
+            "mission": doc.get("mission"),
+            "tracing_id": row["tracing_id"],
+            "result": orjson.loads(result) if result is not None else None,
+            "flagged": bool(row["flagged"]),
+            "rating": row["rating"],
+            "comments": orjson.loads(row["comments"]),
+        },
     )
 
 

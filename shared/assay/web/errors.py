@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
@@ -24,7 +24,7 @@ def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS),
         status=status,
         headers=headers,
         mimetype="application/json",
