@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 
@@ -110,3 +112,28 @@ def test_trusted_proxy_chain_gives_the_client_address(behind_proxy):
         # ...and a client cannot escape by prepending a fake hop: the proxy appends the real one.
         r = _login(http, headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.7"})
         assert r.status_code == 429
+
+
+def test_requests_in_progress_are_capped_per_instance(tmp_path):
+    """A client still sending its body holds one of ASSAY_MAX_CONCURRENT_REQUESTS slots."""
+    with serving(tmp_path / "data", {"ASSAY_MAX_CONCURRENT_REQUESTS": "1"}) as proc:
+        slow = socket.create_connection(("127.0.0.1", proc.port))
+        slow.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        time.sleep(0.5)  # the server is now reading that body
+        with client(proc) as http:
+            r = _login(http)
+            assert r.status_code == 429 and r.json()["retry_after"] == 1
+            assert "in progress" in r.json()["detail"]
+            assert http.get("/health").status_code == 200  # health is never capped
+        body = json.dumps({"email": unique_email()}).encode()
+        slow.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        assert b" 200 " in slow.recv(4096).split(b"\r\n")[0] + b" "
+        slow.close()
+        with client(proc) as http:  # the slot is given back after every kind of answer
+            assert http.post("/api/auth/login", json={"email": "bad"}).status_code == 422
+            assert http.post("/api/auth/login", content=b"{").status_code == 400
+            for _ in range(3):
+                assert _login(http).status_code == 200

@@ -155,13 +155,19 @@ def handle(function: str | None, request: Request) -> Response:
             raise NotFound(f"No route for {request.method} {path}") from None
         api = route.api
         from assay.bootstrap import container
-        from assay.web.ratelimit import admit
+        from assay.web.ratelimit import admit, occupy
 
         settings = container().settings
         user, limit_headers = admit(route, request)
-        _check_size(request, settings.max_body_bytes)
-        handler: Handler = resolve(route.handler)
-        response = render(handler(ApiRequest(request, route, dict(args), user)), route.status)
+        release = occupy(route, request)
+        try:
+            _check_size(request, settings.max_body_bytes)
+            handler: Handler = resolve(route.handler)
+            response = render(handler(ApiRequest(request, route, dict(args), user)), route.status)
+        except BaseException:
+            release()
+            raise
+        response.call_on_close(release)  # after the last byte, streamed bodies included
         response.headers.update(limit_headers)
         return response
     except AssayError as exc:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -101,3 +103,21 @@ def admit(route: Route, request: Request) -> tuple[User | None, dict[str, str]]:
         exc.headers = {**getattr(exc, "headers", {}), **headers}  # type: ignore[attr-defined]
         raise
     return user, _limit(route, request, user)
+
+
+@cache
+def _slots(size: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(size)
+
+
+def occupy(route: Route, request: Request) -> Callable[[], None]:
+    """Take one of this instance's ASSAY_MAX_CONCURRENT_REQUESTS slots for a limited Citrus
+    request (429 when none is free); returns the release, to call once the response is done."""
+    if ratelimit.rate_class(route.api, route.rule, request.method) is None:
+        return lambda: None
+    from assay.bootstrap import container
+
+    slots = _slots(container().settings.max_concurrent_requests)
+    if not slots.acquire(blocking=False):
+        raise RateLimited("Too many requests in progress; retry after 1 seconds.", retry_after=1)
+    return slots.release
