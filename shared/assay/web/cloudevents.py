@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from assay.adapters.queue import DEAD_LETTER_ATTRIBUTE, DEAD_LETTER_COUNT_ATTRIBUTE
-from assay.models.litmus import CaseMessage
+
+if TYPE_CHECKING:  # the models load with the first message, not with main.py (cold start)
+    from assay.models.litmus import CaseMessage
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,10 @@ def decode_case_message(data: Any) -> tuple[CaseMessage | None, int | None]:
     if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
         log.error("worker: event without a Pub/Sub message: %r", str(data)[:200])
         return None, None
+    from pydantic import ValidationError
+
+    from assay.models.litmus import CaseMessage
+
     message = data["message"]
     attributes = message.get("attributes") or {}
     try:
