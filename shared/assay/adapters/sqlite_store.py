@@ -48,23 +48,28 @@ def _dumps(value: Any) -> str:
 
 
 def _run_from_row(row: Any) -> Run:
-    doc = json.loads(row["doc"])
-    doc["evaluation_types"] = EvaluationTypes.model_construct(**doc.get("evaluation_types", {}))
-    return Run.model_construct(
-        run_id=row["id"],
-        template_id=row["template_id"],
-        template_type=row["template_type"],
-        status=row["status"],
-        generation=row["generation"],
-        total=row["total"],
-        done=row["done"],
-        passed=row["passed"],
-        failed=row["failed"],
-        errors=row["errors"],
-        completed=row["completed"],
-        start_time=row["start_time"],
-        end_time=row["end_time"],
-        **{k: doc.get(k) for k in _RUN_DOC_FIELDS},
+    doc = orjson.loads(row["doc"])
+    evaluations = {"llm_assessment": False, "ragas": False, "deepeval": []}
+    evaluations.update(doc.get("evaluation_types") or {})
+    doc["evaluation_types"] = trusted(EvaluationTypes, evaluations)
+    return trusted(
+        Run,
+        {
+            "run_id": row["id"],
+            "template_id": row["template_id"],
+            "template_type": row["template_type"],
+            "status": row["status"],
+            "generation": row["generation"],
+            "total": row["total"],
+            "done": row["done"],
+            "passed": row["passed"],
+            "failed": row["failed"],
+            "errors": row["errors"],
+            "completed": row["completed"],
+            "start_time": row["start_time"],
+            "end_time": row["end_time"],
+            **{k: doc.get(k) for k in _RUN_DOC_FIELDS},
+        },
     )
 
 

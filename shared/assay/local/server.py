@@ -171,6 +171,7 @@ class LocalServer:
         # Build the adapters now, so /health answers 200 only when everything is ready.
         self.container.store.ping()
         self.container.logstore.ping()
+        _ = self.container.case_runner  # warm: the first case should not pay for the setup
         if self.queue is not None:
             self.queue.start(WorkerDelivery(self.apps["worker"]), self.concurrency)
         if self.proxies is not None:
