@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format bench clean infra package deploy checkov
+.PHONY: install run test test-fast lint format bench clean infra package deploy checkov provider-schema
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,10 @@ $(CHECKOV_STAMP):
 	touch $(CHECKOV_STAMP)
 
 checkov: $(CHECKOV_STAMP)
+
+# Refresh tests/infra/provider_schema.json after adding a resource type to infra/ (needs npm).
+provider-schema: install
+	$(BIN)/python scripts/provider_schema.py
 
 clean:
 	rm -rf .assay dist build *.egg-info shared/*.egg-info
