@@ -18,8 +18,8 @@ run: install
 	$(BIN)/assay serve
 
 lint: install
-	$(BIN)/ruff check shared functions tests bench
-	$(BIN)/ruff format --check shared functions tests bench
+	$(BIN)/ruff check shared functions tests bench scripts
+	$(BIN)/ruff format --check shared functions tests bench scripts
 	$(BIN)/mypy shared
 
 format: install
