@@ -148,7 +148,7 @@ class LocalServer:
         self.apps = build_apps()
         self.gateway = Gateway(self.apps)
         self.http: BaseWSGIServer = make_server(host, port, self.gateway, threaded=True)
-        self.http.daemon_threads = True
+        self.http.daemon_threads = True  # type: ignore[attr-defined]  # threaded server
         self.url = f"http://{host}:{self.http.server_port}"
         queue = self.container.queue
         self.queue = queue if isinstance(queue, LocalQueue) else None

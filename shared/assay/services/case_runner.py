@@ -51,6 +51,7 @@ class CaseRunner:
         if run.status == "Not Started":
             self.store.mark_running(run.run_id, run.generation)
         started = now_iso()
+        result: dict[str, Any]
         try:
             result = self.execute(run, case)
         except Exception as exc:  # a bug in one case must not stall the run
@@ -61,8 +62,9 @@ class CaseRunner:
             }
         result.setdefault("tracing_id", case.tracing_id)
         result["started_at"], result["finished_at"] = started, now_iso()
+        outcome: CaseStatus = result["status"]
         self.store.record_result(
-            run.run_id, case.id, run.generation, result, result["status"], result["finished_at"]
+            run.run_id, case.id, run.generation, result, outcome, result["finished_at"]
         )
 
     # -- execution -------------------------------------------------------------------------

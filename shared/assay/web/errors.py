@@ -31,7 +31,7 @@ def json_response(
     )
 
 
-def _loc(error: dict[str, Any]) -> str:
+def _loc(error: Any) -> str:
     return ".".join(str(p) for p in error.get("loc", ()) if p != "__root__")
 
 
