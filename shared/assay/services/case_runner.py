@@ -38,6 +38,7 @@ class CaseRunner:
         case = self.store.get_case(message.run_id, message.case_id)
         if case is None or case.final or case.generation != message.generation:
             return
+        result: dict[str, Any]
         if dead_letter_after is not None:
             result = {
                 "status": "Error",
@@ -51,7 +52,6 @@ class CaseRunner:
         if run.status == "Not Started":
             self.store.mark_running(run.run_id, run.generation)
         started = now_iso()
-        result: dict[str, Any]
         try:
             result = self.execute(run, case)
         except Exception as exc:  # a bug in one case must not stall the run
