@@ -85,15 +85,16 @@ class DuckDBLogStore(LogStore):
             cur = self._conn.cursor()
             cur.execute(duckdb_sql(sql), params)
             names = [d[0] for d in cur.description]
-            json_columns = {i for i, d in enumerate(cur.description) if str(d[1]) == "JSON"}
+            json_columns = [i for i, d in enumerate(cur.description) if str(d[1]) == "JSON"]
             rows = cur.fetchall()
-        return [
-            {
-                name: json.loads(value) if i in json_columns and value is not None else value
-                for i, (name, value) in enumerate(zip(names, row, strict=True))
-            }
-            for row in rows
-        ]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i in json_columns:
+                if values[i] is not None:
+                    values[i] = json.loads(values[i])
+            out.append(dict(zip(names, values, strict=True)))
+        return out
 
     def ping(self) -> None:
         with self._lock:

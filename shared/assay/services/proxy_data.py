@@ -114,20 +114,22 @@ def _litmus_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested keys joined with `_`, list items by index: `responseBody_choices_0_text`."""
-    items: list[tuple[str, Any]]
-    if isinstance(value, dict):
-        items = [(str(k), v) for k, v in value.items()]
-    elif isinstance(value, list):
-        items = [(str(i), v) for i, v in enumerate(value)]
-    else:
-        return {prefix: value}
-    if not items:
-        return {prefix: value} if prefix else {}
+def flatten(value: Any) -> dict[str, Any]:
+    """Nested keys joined with `_`, list items by index: `responseBody_choices_0_text`.
+    An empty object or list stays as it is, under its own key."""
     out: dict[str, Any] = {}
-    for key, item in items:
-        out.update(flatten(item, f"{prefix}_{key}" if prefix else key))
+
+    def walk(item: Any, key: str) -> None:
+        if isinstance(item, dict) and item:
+            for k, v in item.items():
+                walk(v, f"{key}_{k}" if key else str(k))
+        elif isinstance(item, list) and item:
+            for i, v in enumerate(item):
+                walk(v, f"{key}_{i}" if key else str(i))
+        else:
+            out[key] = item
+
+    walk(value, "")
     return out
 
 
