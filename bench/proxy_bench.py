@@ -7,7 +7,7 @@ functions/proxy/main.py in a process of its own, logging every call into DuckDB.
 keep-alive HTTP/1.1 client on uvloop; requests alternate direct, proxied, direct, ... on each
 connection, so both see the same machine at the same moment.
 
-    python -m bench.proxy_bench [--calls 100000]
+    python -m bench.proxy_bench [--calls 100000] [--skip-proxy]    (or: make bench)
 """
 
 from __future__ import annotations
@@ -328,17 +328,22 @@ def report_queries(layout: str, r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=100_000, help="calls of the memory run")
-    parser.add_argument("--skip-proxy", action="store_true", help="only the /proxy/* queries")
-    args = parser.parse_args(argv)
-    if not args.skip_proxy:
-        print(report_proxy(bench_proxy(args.calls)), flush=True)
+def main(calls: int = 100_000, skip_proxy: bool = False) -> dict[str, Any]:
+    """Run, print the tables for bench/RESULTS.md, return the figures (`make bench`)."""
+    results: dict[str, Any] = {}
+    if not skip_proxy:
+        results["proxy"] = bench_proxy(calls)
+        print(report_proxy(results["proxy"]), flush=True)
     print("\n/proxy/* over 1,000,000 logged calls in DuckDB:", flush=True)
     for layout in LAYOUTS:
-        print("\n" + report_queries(layout, bench_queries(layout)), flush=True)
+        results[f"queries_{layout}"] = bench_queries(layout)
+        print("\n" + report_queries(layout, dict(results[f"queries_{layout}"])), flush=True)
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=100_000, help="calls of the memory run")
+    parser.add_argument("--skip-proxy", action="store_true", help="only the /proxy/* queries")
+    args = parser.parse_args()
+    main(args.calls, args.skip_proxy)
