@@ -120,7 +120,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         click.echo("\n".join(lines), err=False)
         sys.stdout.flush()
 
-    run_server(host, port, concurrency, on_ready=ready)
+    try:
+        run_server(host, port, concurrency, on_ready=ready)
+    except ValueError as exc:  # a setting that cannot be used (e.g. ASSAY_PROXY_UPSTREAMS)
+        raise click.ClickException(str(exc)) from None
 
 
 def _version() -> str:
