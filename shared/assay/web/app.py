@@ -167,7 +167,10 @@ def handle(function: str | None, request: Request) -> Response:
         except BaseException:
             release()
             raise
-        response.call_on_close(release)  # after the last byte, streamed bodies included
+        if response.is_streamed:
+            response.call_on_close(release)  # a stream is in progress until its last byte
+        else:
+            release()
         response.headers.update(limit_headers)
         return response
     except AssayError as exc:
