@@ -99,7 +99,7 @@ class Container:
                 upstream,
                 log_body_limit=s.proxy_log_body_limit,
                 log_secrets=s.proxy_log_secrets,
-                max_body_bytes=s.max_body_bytes,
+                max_body_bytes=s.proxy_max_body_bytes,
                 connect_timeout_s=s.proxy_connect_timeout_s,
                 read_timeout_s=s.proxy_read_timeout_s,
             )

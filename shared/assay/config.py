@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         10.0, gt=0, validation_alias=_env("ASSAY_PROXY_CONNECT_TIMEOUT")
     )
     proxy_read_timeout_s: float = Field(600.0, gt=0, validation_alias=_env("ASSAY_PROXY_TIMEOUT"))
+    # Requests with inline images or audio are large (Gemini takes 20 MB inline).
+    proxy_max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, validation_alias=_env("ASSAY_PROXY_MAX_BODY_BYTES")
+    )
 
     # Citrus accounts: one-time codes by SMTP (or, locally without a host, the server log)
     smtp_host: str | None = Field(None, validation_alias=_env("ASSAY_SMTP_HOST"))

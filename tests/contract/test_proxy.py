@@ -224,4 +224,20 @@ def test_a_request_body_over_the_limit_is_refused_and_not_forwarded(proxies: Pro
     assert r.status_code == 413
     assert proxies.raw.hits["/echo"] == before
     [row] = proxies.rows(context)
-    assert row["responseStatus"] == 413 and row["requestSize"] > 10 << 20
+    assert row["responseStatus"] == 413 and row["requestSize"] > 8 << 20
+
+
+def test_hop_by_hop_headers_end_at_the_proxy(proxies: ProxyStack) -> None:
+    port = int(proxies.url("raw").rsplit(":", 1)[1])
+    request = (
+        "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+        "Keep-Alive: timeout=5\r\nTE: trailers\r\nX-End-To-End: 2\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request.encode())
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            data += s.recv(65536)
+    seen = json.loads(data.split(b"\r\n\r\n", 1)[1])["headers"]
+    assert seen["x-end-to-end"] == "2"
+    assert not {"x-hop", "keep-alive", "te", "connection"} & set(seen)

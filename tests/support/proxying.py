@@ -71,6 +71,7 @@ def proxy_stack(data_dir: Path, openai: FakeOpenAI, gemini: FakeGemini) -> Itera
             "ASSAY_PROXY_UPSTREAMS": ",".join(f"{k}={v}" for k, v in upstreams.items()),
             "ASSAY_PROXY_TIMEOUT": str(PROXY_TIMEOUT_S),
             "ASSAY_PROXY_LOG_BODY_LIMIT": "65536",
+            "ASSAY_PROXY_MAX_BODY_BYTES": str(8 << 20),
         }
         serve = _start(data_dir, env, len(upstreams))
         try:

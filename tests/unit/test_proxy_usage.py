@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from assay.services.proxy import split_context
+from assay.models.logs import LogRow
+from assay.services.proxy import Proxy, ProxyConfig, _Call, split_context
 from assay.services.proxy_usage import BodyCapture, read_usage
 
 
@@ -152,3 +153,22 @@ def test_over_the_limit_is_cut_with_a_marker_and_memory_stays_bounded() -> None:
 )
 def test_context_prefix(path: bytes, context: str | None, rest: bytes) -> None:
     assert split_context(path) == (context, rest)
+
+
+def test_the_proxy_log_row_fits_the_log_schema() -> None:
+    rows: list[dict[str, Any]] = []
+
+    class Sink:
+        def submit(self, table: str, row: dict[str, Any]) -> None:
+            rows.append(row)
+
+    proxy = Proxy(ProxyConfig("http://127.0.0.1:9"), Sink())
+    call = _Call(proxy, "2026-03-23T10:00:00.000Z", 0.0, "POST", b"/v1/x?a=1", [], "ctx")
+    call.headers.append((b"x-litmus-request", b"trace"))
+    call.response_headers([(b"content-type", b"application/json")])
+    call.captured.feed(b'{"model": "m", "usage": {"prompt_tokens": 1, "completion_tokens": 2}}')
+    call.finish(bytearray(b'{"model": "m"}'), 200, None)
+    [row] = rows
+    assert set(row) == set(LogRow.model_fields)
+    assert LogRow.model_validate(row).model_dump(mode="json") == row
+    assert (row["total_tokens"], row["request_uri"], row["tracing_id"]) == (3, "/v1/x?a=1", "trace")

@@ -104,7 +104,8 @@ class LogWriter:
                 self._idle.set()
                 continue
             # Gather for up to flush_interval_s: a write costs milliseconds whatever its size,
-            # so rows trickling in one by one must not each become a write of their own.
+            # so rows trickling in one by one must not each become a write of their own; and
+            # sleep meanwhile rather than wake for every row (each wake costs the callers' CPU).
             count, deadline = 0, time.monotonic() + self.flush_interval_s
             while item is not None:
                 batch.setdefault(item[0], []).append(item[1])
@@ -112,9 +113,15 @@ class LogWriter:
                 if count >= self.batch_size:
                     break
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if (remaining := deadline - time.monotonic()) <= 0:
+                        break
+                    time.sleep(remaining)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
             if item is None:
                 stop = True
             for table, rows in batch.items():
