@@ -40,6 +40,7 @@ def column_type(name: str) -> str:
     return "JSON" if name in _JSON_FIELDS else _TYPES.get(name, "VARCHAR")
 
 
+_WARM_UP = "SELECT JSON_VALUE(j, '$.k') AS v FROM t WHERE ts >= @a GROUP BY v ORDER BY v LIMIT 1"
 _READ_COLUMNS = "{" + ", ".join(f"'{c}': '{column_type(c)}'" for c in COLUMNS) + "}"
 
 
@@ -51,6 +52,8 @@ class DuckDBLogStore(LogStore):
         self._conn = duckdb.connect(str(path))
         self._lock = threading.Lock()
         self._batch = Path(path).with_suffix(".batch.jsonl")
+        # sqlglot takes ~250 ms to import and set up its dialects: not on the first query.
+        threading.Thread(target=duckdb_sql, args=(_WARM_UP,), daemon=True).start()
         cols = ", ".join(f"{c} {column_type(c)}" for c in COLUMNS)
         for table in TABLES:
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
