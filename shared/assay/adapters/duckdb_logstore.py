@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ _WARM_UP = "SELECT JSON_VALUE(j, '$.k') AS v FROM t WHERE ts >= @a GROUP BY v OR
 _READ_COLUMNS = "{" + ", ".join(f"'{c}': '{column_type(c)}'" for c in COLUMNS) + "}"
 
 
+def _json_lines(rows: list[dict[str, Any]], chunk: int = 32) -> str:
+    """Rows as JSON lines, letting other threads run every `chunk` rows: one long run of
+    json.dumps holds the GIL for up to 20 ms, which callers (the proxy) would feel."""
+    lines: list[str] = []
+    for start in range(0, len(rows), chunk):
+        lines.extend(
+            json.dumps({c: r.get(c) for c in COLUMNS}) for r in rows[start : start + chunk]
+        )
+        time.sleep(0)
+    return "\n".join(lines)
+
+
 class DuckDBLogStore(LogStore):
     def __init__(self, path: Path) -> None:
         import duckdb  # heavy: imported only when the adapter is built
@@ -66,7 +79,7 @@ class DuckDBLogStore(LogStore):
             raise ValueError(f"unknown log table {table}")
         if not rows:
             return
-        lines = "\n".join(json.dumps({c: r.get(c) for c in COLUMNS}) for r in rows)
+        lines = _json_lines(rows)
         with self._lock:
             self._batch.write_text(lines)
             self._conn.execute(
