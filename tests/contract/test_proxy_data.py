@@ -115,3 +115,17 @@ def test_list_services_lists_the_local_proxies(proxies: ProxyStack) -> None:
         service = services[f"assay-proxy-{name}"]
         assert service["uri"] == proxies.url(name)
         assert service["created"].endswith("Z") and service["region"] == "local"
+
+
+def test_limit_and_flatten_are_checked(proxies: ProxyStack) -> None:
+    context = f"limit-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        chat(proxies, context)
+    rows = proxies.rows(context, count=3)
+    assert len(proxies.rows(context, limit="2")) == 2
+    assert proxies.rows(context, limit="2") == rows[:2], "oldest first"
+    with proxies.client() as api:
+        for bad in ({"limit": "0"}, {"limit": "10001"}, {"limit": "x"}, {"flatten": "maybe"}):
+            r = api.get("/proxy/data", params={"date": today(), "context": context, **bad})
+            assert r.status_code == 400, bad
+            assert next(iter(bad)) in r.json()["error"]

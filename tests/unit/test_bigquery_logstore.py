@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from assay.adapters.bigquery_logstore import BigQueryLogStore
 from assay.models.logs import LogRow
+from assay.models.proxy import parse_day
 from assay.services import proxy_data
 from google.cloud import bigquery
 
@@ -87,7 +88,7 @@ def test_rows_go_as_streaming_inserts_with_their_id_as_insert_id() -> None:
 def test_queries_are_parameterised_with_types() -> None:
     client = StandInClient()
     store = BigQueryLogStore("p", "d", client=client)
-    day = proxy_data.parse_day("2026-03-23")
+    day = parse_day("2026-03-23")
     proxy_data.aggregate(store, day, "it's; DROP")
     [(sql, config)] = client.queries
     assert sql == proxy_data.agg_sql(True) and "DROP" not in sql

@@ -15,6 +15,7 @@ import sqlglot
 from assay.adapters.duckdb_logstore import DuckDBLogStore, duckdb_sql
 from assay.errors import BadRequest
 from assay.models.logs import LogRow
+from assay.models.proxy import parse_day
 from assay.services import proxy_data as q
 from assay.timeutil import iso
 from sqlglot.errors import ErrorLevel
@@ -164,7 +165,7 @@ def test_queries_carry_no_values_and_are_valid_bigquery() -> None:
 
 @pytest.mark.parametrize("text", ["2026-03-23", "20260323", " 2026-03-23 "])
 def test_date_forms(text: str) -> None:
-    assert q.parse_day(text) == DAY
+    assert parse_day(text) == DAY
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ def test_date_forms(text: str) -> None:
 )
 def test_bad_dates(text: str | None) -> None:
     with pytest.raises(BadRequest, match="date"):
-        q.parse_day(text)
+        parse_day(text)
 
 
 def test_flatten() -> None:

@@ -8,20 +8,10 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
+from assay.models.proxy import ProxyService
 from assay.timeutil import iso, now_iso
 
 PROXY_LABEL = "assay-proxy"
-
-
-class ProxyService(BaseModel):
-    name: str
-    project_id: str
-    region: str
-    uri: str
-    created: str
-    updated: str
 
 
 class ProxyDirectory(ABC):

@@ -4,18 +4,14 @@ adapter runs the sqlglot translation (tests/unit/test_proxy_queries.py proves bo
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from assay.adapters.logstore import LogStore
-from assay.errors import AssayError, BadRequest
+from assay.errors import AssayError
 from assay.models.logs import LogRow, LogTable
+from assay.models.proxy import DEFAULT_LIMIT
 from assay.timeutil import iso
-
-_DATE = re.compile(r"^(\d{4})(-?)(\d{2})\2(\d{2})$")
-DEFAULT_LIMIT = 1000
-MAX_LIMIT = 10000
 
 # Storage column -> the Litmus field name a client reads.
 LITMUS_NAMES = {
@@ -67,21 +63,6 @@ def agg_sql(with_context: bool) -> str:
         " GROUP BY litmuscontext, requestheaders_x_goog_request_params"
         " ORDER BY litmuscontext, requestheaders_x_goog_request_params"
     )
-
-
-def parse_day(value: str | None) -> date:
-    """`YYYY-MM-DD` or `YYYYMMDD`; anything else is the client's error."""
-    if not value:
-        raise BadRequest('Missing "date" parameter', field="date")
-    match = _DATE.match(value.strip())
-    try:
-        if match is None:
-            raise ValueError
-        return date(int(match[1]), int(match[3]), int(match[4]))
-    except ValueError:
-        raise BadRequest(
-            f'Invalid "date" parameter {value!r}: use YYYY-MM-DD or YYYYMMDD', field="date"
-        ) from None
 
 
 def _params(day: date, context: str | None) -> dict[str, Any]:

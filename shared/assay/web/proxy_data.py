@@ -6,19 +6,15 @@ from typing import Any
 
 from assay.errors import AssayError
 from assay.models.logs import LogTable
+from assay.models.proxy import LogQuery, LogRowsQuery, ProxyServices
 from assay.services import proxy_data as queries
 from assay.web.app import ApiRequest
 
 
 def _rows(req: ApiRequest, table: LogTable) -> list[dict[str, Any]]:
-    return queries.logged_calls(
-        req.c.logstore,
-        table,
-        queries.parse_day(req.query.get("date")),
-        req.query.get("context") or None,
-        flat=bool(req.flag("flatten")),
-        limit=req.integer("limit", low=1, high=queries.MAX_LIMIT) or queries.DEFAULT_LIMIT,
-    )
+    q = req.params(LogRowsQuery)
+    store = req.c.logstore
+    return queries.logged_calls(store, table, q.date, q.context, flat=q.flatten, limit=q.limit)
 
 
 def proxy_data(req: ApiRequest) -> list[dict[str, Any]]:
@@ -30,13 +26,12 @@ def litmus_data(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 def proxy_agg(req: ApiRequest) -> list[dict[str, Any]]:
-    day = queries.parse_day(req.query.get("date"))
-    return queries.aggregate(req.c.logstore, day, req.query.get("context") or None)
+    q = req.params(LogQuery)
+    return queries.aggregate(req.c.logstore, q.date, q.context)
 
 
-def list_services(req: ApiRequest) -> dict[str, Any]:
+def list_services(req: ApiRequest) -> ProxyServices:
     try:
-        services = req.c.proxy_directory.list()
+        return ProxyServices(proxy_services=req.c.proxy_directory.list())
     except Exception as exc:
         raise AssayError(f"Error listing Cloud Run services: {exc}") from exc
-    return {"proxy_services": [s.model_dump() for s in services]}

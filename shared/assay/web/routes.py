@@ -102,8 +102,18 @@ def _platform(
     )
 
 
-def _proxy_data(rule: str, handler: str, summary: str) -> Route:
-    return Route(rule, ("GET",), "proxy_data", f"assay.web.proxy_data:{handler}", summary=summary)
+def _proxy_data(
+    rule: str, handler: str, summary: str, response: str, query: str | None = None
+) -> Route:
+    return Route(
+        rule,
+        ("GET",),
+        "proxy_data",
+        f"assay.web.proxy_data:{handler}",
+        summary=summary,
+        response=f"assay.models.proxy:{response}",
+        query=f"assay.models.proxy:{query}" if query else None,
+    )
 
 
 ROUTES: tuple[Route, ...] = (
@@ -174,10 +184,24 @@ ROUTES: tuple[Route, ...] = (
     # platform
     _litmus("/version", "GET", "platform", "version", "Version of the API"),
     # proxy logs and proxies (the proxies themselves: PROXY_FUNCTIONS)
-    _proxy_data("/proxy/data", "proxy_data", "Logged LLM calls of a day (raw or flattened)"),
-    _proxy_data("/proxy/litmus_data", "litmus_data", "Logged calls to systems under test"),
-    _proxy_data("/proxy/agg", "proxy_agg", "Tokens and average latency per context"),
-    _proxy_data("/proxy/list_services", "list_services", "The LLM proxies"),
+    _proxy_data(
+        "/proxy/data",
+        "proxy_data",
+        "Logged LLM calls of a day (raw or flattened)",
+        "LoggedCalls",
+        "LogRowsQuery",
+    ),
+    _proxy_data(
+        "/proxy/litmus_data",
+        "litmus_data",
+        "Logged calls to systems under test",
+        "LoggedCalls",
+        "LogRowsQuery",
+    ),
+    _proxy_data(
+        "/proxy/agg", "proxy_agg", "Tokens and average latency per context", "AggRows", "LogQuery"
+    ),
+    _proxy_data("/proxy/list_services", "list_services", "The LLM proxies", "ProxyServices"),
     # Citrus accounts
     _auth("/api/auth/register", "POST", "register", "Create an account, email a code", status=201),
     _auth("/api/auth/login", "POST", "login", "Email a one-time code"),
