@@ -11,6 +11,7 @@ from assay.adapters.bigquery_logstore import BigQueryLogStore
 from assay.models.logs import LogRow
 from assay.models.proxy import parse_day
 from assay.services import proxy_data
+from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
 
@@ -22,6 +23,10 @@ class StandInClient:
         self.created: list[Any] = []
         self.inserted: list[tuple[str, list[dict[str, Any]], list[str]]] = []
         self.queries: list[tuple[str, bigquery.QueryJobConfig]] = []
+
+    def get_table(self, ref: bigquery.TableReference) -> None:
+        if not any(getattr(t, "reference", None) == ref for t in self.created):
+            raise NotFound(f"table {ref.table_id}")
 
     def create_dataset(self, name: str, exists_ok: bool) -> None:
         self.created.append(name)
@@ -79,6 +84,9 @@ def test_rows_go_as_streaming_inserts_with_their_id_as_insert_id() -> None:
     assert rows[0]["request_headers"] == '{"a": "b"}' and rows[0]["response_body"] == "[1, 2]"
     assert rows[0]["request_body"] is None
     assert "p.d" in client.created  # the dataset and tables are made on first write
+    created = len(client.created)
+    BigQueryLogStore("p", "d", client=client).write("proxy_log", [row.model_dump(mode="json")])
+    assert len(client.created) == created, "existing tables are not created again"
     with pytest.raises(RuntimeError, match="refused 1 of 1"):
         BigQueryLogStore("p", "d", client=StandInClient(refuse=True)).write(
             "proxy_log", [row.model_dump(mode="json")]

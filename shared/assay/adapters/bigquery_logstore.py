@@ -78,12 +78,18 @@ class BigQueryLogStore(LogStore):
         return tables
 
     def ensure_tables(self) -> None:
-        """Create the dataset and tables when missing (Terraform normally has)."""
+        """Create the dataset and tables when missing. Deployments have them already (infra/),
+        and their writers may read but not create datasets: look before creating."""
         if self._ready:
             return
-        self.client.create_dataset(self.dataset, exists_ok=True)
+        from google.api_core.exceptions import NotFound
+
         for table in self.table_definitions():
-            self.client.create_table(table, exists_ok=True)
+            try:
+                self.client.get_table(table.reference)
+            except NotFound:
+                self.client.create_dataset(self.dataset, exists_ok=True)
+                self.client.create_table(table, exists_ok=True)
         self._ready = True
 
     def write(self, table: LogTable, rows: list[dict[str, Any]]) -> None:
@@ -94,7 +100,8 @@ class BigQueryLogStore(LogStore):
         self.ensure_tables()
         payload = [
             {
-                c: json.dumps(r.get(c)) if column_type(c) == "JSON" and r.get(c) is not None
+                c: json.dumps(r.get(c))
+                if column_type(c) == "JSON" and r.get(c) is not None
                 else r.get(c)
                 for c in COLUMNS
             }
