@@ -105,8 +105,10 @@ class ProxyServers:
 
     def start(self, directory: LocalProxies | None = None, timeout: float = 15.0) -> None:
         self._thread.start()
-        if not self._ready.wait(timeout) or self._error is not None or not all(
-            s.started for s in self.servers
+        if (
+            not self._ready.wait(timeout)
+            or self._error is not None
+            or not all(s.started for s in self.servers)
         ):
             self.stop()
             raise RuntimeError(f"the LLM proxies did not start: {self._error or 'timeout'}")
