@@ -163,17 +163,19 @@ class Proxy:
         out.append((TRACE_HEADER, trace))
         await send({"type": "http.response.start", "status": response.status, "headers": out})
         call.response_headers(response.headers)
-        error = None
+        error, ended = None, False
         try:
-            async for chunk in response.body():
+            async for chunk, last in response.body():
                 if call.first_byte is None:
                     call.first_byte = time.perf_counter()
                 call.captured.feed(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                ended = last
         except UpstreamError as exc:
             error = str(exc)  # the client sees the stream cut, as a direct client would
         else:
-            await send({"type": "http.response.body", "body": b""})
+            if not ended:
+                await send({"type": "http.response.body", "body": b""})
         finally:
             response.release()
         call.finish(body, response.status, error)

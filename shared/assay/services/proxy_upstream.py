@@ -111,8 +111,9 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def body(self, timeout: float) -> AsyncIterator[bytes]:
-        """The body as it arrives; chunks that arrived together come as one."""
+    async def body(self, timeout: float) -> AsyncIterator[tuple[bytes, bool]]:
+        """The body as it arrives, as (bytes, last): chunks that arrived together come as one,
+        and the last says so (a small answer is then relayed in one piece)."""
         while True:
             if self.chunks:
                 data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
@@ -120,7 +121,9 @@ class _Connection(asyncio.Protocol):
                 if self._paused and self.transport is not None:
                     self._paused = False
                     self.transport.resume_reading()
-                yield data
+                yield data, self.done
+                if self.done:
+                    return
                 continue
             if self.done:
                 return
@@ -143,7 +146,7 @@ class UpstreamResponse:
         self.status = conn.status
         self.headers = conn.headers
 
-    def body(self) -> AsyncIterator[bytes]:
+    def body(self) -> AsyncIterator[tuple[bytes, bool]]:
         return self._conn.body(self._pool.read_timeout)
 
     def release(self) -> None:
