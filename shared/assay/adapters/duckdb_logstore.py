@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,7 +65,11 @@ class DuckDBLogStore(LogStore):
         import duckdb  # heavy: imported only when the adapter is built
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = duckdb.connect(str(path))
+        # One DuckDB thread for the frequent small writes: idle DuckDB workers spin, and beside
+        # 64 worker threads that cost ~1.4 s of CPU per 1,000 logged cases (bench/RESULTS.md).
+        # Queries, rare and large, get every core for their duration (`_all_cores`).
+        self._conn = duckdb.connect(str(path), config={"threads": 1})
+        self._cores = os.cpu_count() or 1
         self._lock = threading.Lock()
         self._batch = Path(path).with_suffix(".batch.jsonl")
         # sqlglot takes ~250 ms to import and set up its dialects: not on the first query.
@@ -96,8 +103,16 @@ class DuckDBLogStore(LogStore):
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    @contextmanager
+    def _all_cores(self) -> Iterator[None]:
+        self._conn.execute(f"SET threads = {self._cores}")
+        try:
+            yield
+        finally:
+            self._conn.execute("SET threads = 1")
+
     def select(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._all_cores():
             cur = self._conn.cursor()
             cur.execute(duckdb_sql(sql), params)
             names = [d[0] for d in cur.description]
