@@ -168,7 +168,21 @@ def test_the_proxy_log_row_fits_the_log_schema() -> None:
     call.response_headers([(b"content-type", b"application/json")])
     call.captured.feed(b'{"model": "m", "usage": {"prompt_tokens": 1, "completion_tokens": 2}}')
     call.finish(bytearray(b'{"model": "m"}'), 200, None)
-    [row] = rows
+    call = _Call(
+        proxy,
+        "2026-03-23T10:00:00.000Z",
+        0.0,
+        "POST",
+        b"/v1/models/g:streamGenerateContent",
+        [],
+        "c",
+    )
+    call.headers.append((b"x-litmus-request", b"trace"))
+    call.response_headers([(b"content-type", b"application/json")])
+    call.captured.feed(b"[]")
+    call.finish(bytearray(), 200, None)
+    row, gemini_array = rows
+    assert row["streamed"] is False and gemini_array["streamed"] is True
     assert set(row) == set(LogRow.model_fields)
     assert LogRow.model_validate(row).model_dump(mode="json") == row
     assert (row["total_tokens"], row["request_uri"], row["tracing_id"]) == (3, "/v1/x?a=1", "trace")

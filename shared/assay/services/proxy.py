@@ -254,7 +254,8 @@ class _Call:
                 time_to_first_byte_ms=None
                 if first is None
                 else round((first - self.started) * 1000, 3),
-                streamed=self.sse,
+                # SSE, or Gemini's streamed JSON array (streamGenerateContent without alt=sse)
+                streamed=self.sse or ":streamGenerateContent" in path,
                 model=usage.model,
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
