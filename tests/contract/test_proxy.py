@@ -241,3 +241,15 @@ def test_hop_by_hop_headers_end_at_the_proxy(proxies: ProxyStack) -> None:
     seen = json.loads(data.split(b"\r\n\r\n", 1)[1])["headers"]
     assert seen["x-end-to-end"] == "2"
     assert not {"x-hop", "keep-alive", "te", "connection"} & set(seen)
+
+
+def test_odd_json_is_logged_and_does_not_block_other_rows(proxies: ProxyStack) -> None:
+    context = ctx()
+    url = f"{proxies.url('raw')}/litmus-context-{context}/echo"
+    odd = b'{"model": "odd", "half_emoji": "\\ud83d", "x": NaN, "y": -Infinity}'
+    assert httpx.post(url, content=odd).json()["size"] == len(odd)
+    assert httpx.post(url, json={"model": "plain"}).status_code == 200
+    rows = {r["requestBody"]["model"]: r for r in proxies.rows(context, count=2)}
+    assert set(rows) == {"odd", "plain"}
+    assert rows["odd"]["requestBody"]["x"] == "nan"
+    assert rows["odd"]["requestBody"]["half_emoji"].startswith("\ufffd")

@@ -5,13 +5,12 @@ and read with parameterised queries. google-cloud-bigquery is imported only when
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from assay.adapters.duckdb_logstore import COLUMNS, TABLES, column_type
 from assay.adapters.logstore import LogStore
-from assay.models.logs import LogTable
+from assay.models.logs import LogTable, json_text
 
 # DuckDB column type -> BigQuery column type (the DuckDB schema is derived from LogRow).
 _BQ_TYPES = {
@@ -100,7 +99,7 @@ class BigQueryLogStore(LogStore):
         self.ensure_tables()
         payload = [
             {
-                c: json.dumps(r.get(c))
+                c: json_text(r.get(c))
                 if column_type(c) == "JSON" and r.get(c) is not None
                 else r.get(c)
                 for c in COLUMNS

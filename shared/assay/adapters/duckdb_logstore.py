@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.adapters.logstore import LogStore
-from assay.models.logs import LogRow, LogTable
+from assay.models.logs import LogRow, LogTable, json_text
 
 _JSON_FIELDS = {"request_headers", "request_body", "response_body"}
 _TYPES = {
@@ -53,9 +53,7 @@ def _json_lines(rows: list[dict[str, Any]], chunk: int = 32) -> str:
     json.dumps holds the GIL for up to 20 ms, which callers (the proxy) would feel."""
     lines: list[str] = []
     for start in range(0, len(rows), chunk):
-        lines.extend(
-            json.dumps({c: r.get(c) for c in COLUMNS}) for r in rows[start : start + chunk]
-        )
+        lines.extend(json_text({c: r.get(c) for c in COLUMNS}) for r in rows[start : start + chunk])
         time.sleep(0)
     return "\n".join(lines)
 
@@ -88,7 +86,7 @@ class DuckDBLogStore(LogStore):
             return
         lines = _json_lines(rows)
         with self._lock:
-            self._batch.write_text(lines)
+            self._batch.write_text(lines, encoding="utf-8")
             self._conn.execute(
                 f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
                 f"FROM read_json(?, format='newline_delimited', columns={_READ_COLUMNS}, "

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -56,3 +58,24 @@ def redact_headers(headers: dict[str, Any], keep_secrets: bool = False) -> dict[
         k: ("[REDACTED]" if k.lower().replace("_", "-") in SECRET_HEADERS else v)
         for k, v in headers.items()
     }
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON for a log store: NaN and infinities (which Python's json reads and writes)
+    become strings, lone surrogates (from `\\ud800`-style escapes) become U+FFFD; one odd body
+    must not make a whole batch of rows unwritable."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(value), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
