@@ -66,13 +66,12 @@ class ProxyConfig:
 
 def _named_by_connection(headers: Headers) -> frozenset[bytes]:
     """Headers a `Connection` header names are hop-by-hop too (RFC 9110 7.6.1)."""
-    named = [
+    return frozenset(
         token.strip().lower()
         for name, value in headers
         if name.lower() == b"connection"
         for token in value.split(b",")
-    ]
-    return frozenset(named) if named else frozenset()
+    )
 
 
 def split_context(path: bytes) -> tuple[str | None, bytes]:
@@ -93,18 +92,19 @@ def _log_headers(headers: Headers, keep_secrets: bool) -> dict[str, str]:
 
 async def _answer(send: Send, status: int, message: str, trace: bytes) -> None:
     body = json.dumps({"error": {"message": message, "type": "proxy_error", "code": status}})
+    data = body.encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(data)).encode()),
                 (TRACE_HEADER, trace),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body.encode()})
+    await send({"type": "http.response.body", "body": data})
 
 
 class Proxy:
@@ -163,7 +163,8 @@ class Proxy:
         out.append((TRACE_HEADER, trace))
         await send({"type": "http.response.start", "status": response.status, "headers": out})
         call.response_headers(response.headers)
-        error, ended = None, False
+        error: str | None = None
+        ended = False
         try:
             async for chunk, last in response.body():
                 if call.first_byte is None:
@@ -171,14 +172,16 @@ class Proxy:
                 call.captured.feed(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": not last})
                 ended = last
-        except UpstreamError as exc:
-            error = str(exc)  # the client sees the stream cut, as a direct client would
-        else:
             if not ended:
                 await send({"type": "http.response.body", "body": b""})
+        except UpstreamError as exc:
+            error = str(exc)  # the client sees the stream cut, as a direct client would
+        except BaseException as exc:  # cancelled (the server stopping) or the client's side
+            error = f"relaying the answer failed: {type(exc).__name__} {exc}".strip()
+            raise
         finally:
             response.release()
-        call.finish(body, response.status, error)
+            call.finish(body, response.status, error)
 
 
 class _Call:
