@@ -138,9 +138,9 @@ class RawUpstream:
     ) -> bool:
         def send(status: int, data: bytes, ctype: str = "application/json", **extra: str) -> None:
             head = {"content-type": ctype, "content-length": str(len(data)), **extra}
-            w.write(_head(status, head) + data)
+            w.write(_head(status, head) + (b"" if request["method"] == "HEAD" else data))
 
-        if path == "/echo":
+        if path.startswith("/echo"):
             self.seen.append(request)
             send(200, json.dumps(request).encode())
         elif path == "/gzip":

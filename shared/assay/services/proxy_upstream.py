@@ -81,6 +81,8 @@ class _Connection(asyncio.Protocol):
             self.head.set_result(None)
 
     def on_body(self, body: bytes) -> None:
+        if self.head_only:
+            return  # a server that answers HEAD with a body: the client must not see it
         self.chunks.append(body)
         if len(self.chunks) > 32 and self.transport is not None and not self._paused:
             self._paused = True  # the client reads slower than the upstream writes
