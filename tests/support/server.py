@@ -21,7 +21,9 @@ TEST_PASSWORD = "test-password-not-a-secret"
 
 
 class ServeProcess:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,7 +47,11 @@ class ServeProcess:
         fh = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assay.cli", "serve"],
-            cwd=REPO, env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=self.env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,7 +90,9 @@ def wait_run(client: httpx.Client, run_id: str, timeout: float = 60.0) -> dict[s
         if status.get("status") in ("Completed", "Failed"):
             return status
         if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} did not finish: {status.get('status')} {status.get('progress')}")
+            raise AssertionError(
+                f"run {run_id} did not finish: {status.get('status')} {status.get('progress')}"
+            )
         time.sleep(0.05)
 
 
