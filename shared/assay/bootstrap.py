@@ -130,7 +130,7 @@ class Container:
 
             from assay.adapters.logstore import LogWriter
 
-            writer = LogWriter(self.logstore, self.data_dir / "log-spill")
+            writer = LogWriter(lambda: self.logstore, self.data_dir / "log-spill")
             # An instance stopped with SIGTERM (Cloud Functions, gunicorn) writes what it holds.
             atexit.register(writer.close)
             return writer

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ class LogStore(ABC):
 class LogWriter:
     def __init__(
         self,
-        store: LogStore,
+        store: LogStore | Callable[[], LogStore],
         spill_dir: Path,
         *,
         batch_size: int = 500,
@@ -50,7 +51,11 @@ class LogWriter:
         retries: int = 4,
         backoff_s: float = 0.2,
     ) -> None:
-        self.store = store
+        # A factory is called on the writer's own thread, on first need: a log store that cannot
+        # even be built (no BigQuery credentials yet) then fails writes, which are retried and
+        # spilled like any other failure, instead of failing the caller that logs.
+        self._store: LogStore | None = store if isinstance(store, LogStore) else None
+        self._factory = None if isinstance(store, LogStore) else store
         self.spill_dir = Path(spill_dir)
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -63,6 +68,13 @@ class LogWriter:
         self.failed_attempts = 0
         self._thread = threading.Thread(target=self._run, name="assay-log-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def store(self) -> LogStore:
+        if self._store is None:
+            assert self._factory is not None
+            self._store = self._factory()
+        return self._store
 
     def submit(self, table: LogTable, row: LogRow | dict[str, Any]) -> None:
         """Queue a row; returns at once."""
