@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from assay.models.citrus import User
 
 log = logging.getLogger(__name__)
+# When this instance started: main.py imports this module at cold start (`/health` uptime).
+STARTED = time.monotonic()
 M = TypeVar("M", bound=BaseModel)
 
 

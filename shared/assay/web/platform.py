@@ -20,12 +20,11 @@ from assay.errors import NotFound
 from assay.models.citrus import HealthOut, InfoOut, Limits, RootOut
 from assay.services import ratelimit
 from assay.timeutil import now_iso
-from assay.web.app import ApiRequest
+from assay.web.app import STARTED, ApiRequest
 from assay.web.errors import json_response
 from assay.web.openapi import CITRUS_VERSION, document
 from assay.web.routes import ROUTES
 
-_STARTED = time.monotonic()
 _EMAIL_CHECK_TTL_S = 30.0
 _email_check: tuple[float, str] | None = None
 _email_lock = threading.Lock()
@@ -121,7 +120,7 @@ def health(req: ApiRequest) -> Response:
         log_backlog=c.log_writer.backlog,
         version=CITRUS_VERSION,
         assay_version=__version__,
-        uptime_seconds=round(time.monotonic() - _STARTED, 1),
+        uptime_seconds=round(time.monotonic() - STARTED, 1),
         timestamp=now_iso(),
     )
     return json_response(body.model_dump(mode="json"), code)
