@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,15 +13,17 @@ from typing import Any
 import httpx
 
 from tests.support.emulators import free_port
+from tests.support.process import REPO, TEST_PASSWORD, ServedProcess
 
-REPO = Path(__file__).resolve().parents[2]
-TEST_PASSWORD = "test-password-not-a-secret"
+__all__ = ["REPO", "TEST_PASSWORD", "ServeProcess", "serving", "wait_run"]
 
 
-class ServeProcess:
+class ServeProcess(ServedProcess):
     def __init__(
         self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
     ) -> None:
+        super().__init__()
+        self.name = "assay serve"
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,47 +40,15 @@ class ServeProcess:
             if name not in (env or {}):
                 self.env.pop(name, None)
         self.log = self.data_dir.parent / f"serve-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.args = [sys.executable, "-m", "assay.cli", "serve"]
+
+    def ready(self) -> bool:
+        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
 
     def start(self, timeout: float = 30.0) -> ServeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        fh = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "assay.cli", "serve"],
-            cwd=REPO,
-            env=self.env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"assay serve exited:\n{self.log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"assay serve did not become healthy:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """kill -9, no goodbye."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, auth=("admin", TEST_PASSWORD), timeout=30, **kwargs)
+        server: ServeProcess = super().start(timeout)
+        return server
 
 
 def wait_run(client: httpx.Client, run_id: str, timeout: float = 60.0) -> dict[str, Any]:
