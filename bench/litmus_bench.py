@@ -37,10 +37,11 @@ def start_sut(delay_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU time of a process, from /proc."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def run_throughput(
@@ -51,7 +52,7 @@ def run_throughput(
     server = ServeProcess(data, {"ASSAY_WORKER_CONCURRENCY": str(workers)}).start()
     assert server.process is not None
     walls: list[float] = []
-    cpu: list[float] = []
+    cpu: list[tuple[float, float]] = []
     status_ms: list[float] = []
     try:
         api = server.client()
@@ -74,7 +75,7 @@ def run_throughput(
             run_id = f"bench-{r}"
             # Completion is read from the run's own end_time (same clock), so the benchmark
             # can poll gently instead of loading the server it measures.
-            cpu0 = cpu_seconds(server.process.pid)
+            cpu0 = cpu_times(server.process.pid)
             started = datetime.now(UTC)
             resp = api.post("/runs/submit", json={"run_id": run_id, "template_id": "bench"})
             assert resp.status_code == 200, resp.text
@@ -85,7 +86,8 @@ def run_throughput(
                     break
                 time.sleep(0.2)
             walls.append((parse_iso(run["end_time"]) - started).total_seconds())
-            cpu.append(cpu_seconds(server.process.pid) - cpu0)
+            user, system = cpu_times(server.process.pid)
+            cpu.append((user - cpu0[0], system - cpu0[1]))
             assert run["status"] == "Completed" and run["passed"] == cases, run
         last = f"bench-{repeats - 1}"
         api.get(f"/runs/status/{last}")
@@ -107,7 +109,8 @@ def run_throughput(
         "best_wall_s": round(best, 3),
         "median_wall_s": round(statistics.median(walls), 3),
         "cases_per_s": round(cases / statistics.median(walls), 1),
-        "serve_cpu_s": [round(x, 2) for x in cpu],
+        "serve_cpu_s": [round(u + s, 2) for u, s in cpu],
+        "serve_system_cpu_s": [round(s, 2) for _, s in cpu],
         "floor_s": round(cases / workers * delay_ms / 1000, 3),
         "status_ms_median": round(statistics.median(status_ms), 1),
         "status_ms_p90": round(sorted(status_ms)[int(len(status_ms) * 0.9) - 1], 1),
