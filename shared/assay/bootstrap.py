@@ -243,9 +243,15 @@ class Container:
         return self._build("_case_runner", build)
 
     def close(self) -> None:
-        """Flush logs, stop deliveries, close connections (in that order)."""
+        """Stop deliveries (they log), flush the logs, then close connections. The first two
+        close outside the lock: flushing may still build the log store through this container."""
+        for name in ("_queue", "_log_writer"):
+            with self._lock:
+                obj = self._built.pop(name, None)
+            if obj is not None:
+                obj.close()  # type: ignore[attr-defined]
         with self._lock:
-            for name in ("_log_writer", "_queue", "_store", "_logstore", "_accounts"):
+            for name in ("_store", "_logstore", "_accounts"):
                 obj = self._built.pop(name, None)
                 if obj is not None:
                     obj.close()  # type: ignore[attr-defined]

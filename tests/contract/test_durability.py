@@ -55,3 +55,24 @@ def test_kill_9_mid_run_then_restart_completes_exactly(tmp_path):
     # Every case reached the system under test at least once.
     tracing = {c["headers"]["X-Litmus-Request"] for c in sut.calls("/answer")}
     assert {c["tracing_id"] for c in cases} <= tracing
+
+
+def test_sigterm_flushes_every_logged_call_and_exits(tmp_path, sut):
+    """A stop loses no log row: deliveries stop, the log writer flushes, the process exits
+    (it does not sit out a timeout, which a platform would end with SIGKILL)."""
+    import duckdb
+
+    server = ServeProcess(tmp_path / "data").start()
+    api = server.client()
+    body = template(sut.url, items=[{"query": f"q{i}", "response": f"q{i}"} for i in range(20)])
+    api.post("/templates/add", json=body)
+    run_id = uid("run")
+    api.post("/runs/submit", json={"run_id": run_id, "template_id": body["template_id"]})
+    status = wait_run(api, run_id)
+    assert server.process is not None
+    server.process.terminate()
+    server.process.wait(timeout=10)  # raises if shutdown hangs
+    tracing = {c["tracing_id"] for c in status["testCases"]}
+    with duckdb.connect(str(tmp_path / "data" / "logs.duckdb"), read_only=True) as db:
+        logged = {row[0] for row in db.execute("SELECT tracing_id FROM litmus_log").fetchall()}
+    assert tracing <= logged
