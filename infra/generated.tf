@@ -14,6 +14,21 @@ locals {
     build_account            = "${var.name_prefix}-build"
   }
 
+  # Google APIs the deployment enables (also `make deploy`).
+  apis = [
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "compute.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+  ]
+
   # Pub/Sub delivery matches the local queue's defaults (config.Settings).
   queue_max_deliveries = 5
   queue_ack_deadline_s = 600

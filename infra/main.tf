@@ -5,19 +5,7 @@ data "google_project" "this" {
 }
 
 resource "google_project_service" "apis" {
-  for_each = toset([
-    "aiplatform.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "compute.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-  ])
+  for_each = toset(local.apis)
 
   project            = var.project
   service            = each.value

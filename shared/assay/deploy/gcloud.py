@@ -16,6 +16,7 @@ from pathlib import Path
 from assay.deploy import bigquery, urlmap
 from assay.deploy.package import DIST
 from assay.deploy.spec import (
+    APIS,
     FIRESTORE_INDEXES,
     NAMES,
     PROXY_LABEL,
@@ -33,19 +34,6 @@ from assay.deploy.steps import Stdin as _Stdin
 from assay.deploy.steps import Step, StepFailed, document, execute, generated_secret, script, step
 from assay.deploy.tfgen import INGRESS, SCHEMA_JSON
 
-APIS = (
-    "aiplatform.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "compute.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-)
 BUILD_ROLES = (
     "roles/logging.logWriter",
     "roles/artifactregistry.writer",

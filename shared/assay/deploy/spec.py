@@ -18,6 +18,20 @@ from assay.web.routes import EVENT_FUNCTIONS, PROXY_FUNCTIONS, functions
 REPO = Path(__file__).resolve().parents[3]
 FUNCTIONS_DIR = REPO / "functions"
 RUNTIME = "python311"
+# The Google APIs a deployment needs: enabled by Terraform (local.apis) and by `make deploy`.
+APIS = (
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "compute.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+)
 
 # A proxy function is deployed once per configured upstream (`var.proxy_upstreams`), each copy
 # named `<prefix>-proxy-<upstream>` and labelled `assay-proxy=<upstream>` (spec: list_services).

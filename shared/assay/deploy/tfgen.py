@@ -19,6 +19,7 @@ from assay.config import Settings
 from assay.deploy import bigquery, urlmap
 from assay.deploy.hcl import Attr, Blank, Block, Comment, Expr, HCLValue, Item, document, interp
 from assay.deploy.spec import (
+    APIS,
     FIRESTORE_INDEXES,
     NAMES,
     PROXY_LABEL,
@@ -417,6 +418,9 @@ def _locals(functions: list[Function]) -> Block:
     names: dict[str, HCLValue] = {k: interp(_name(v)) for k, v in NAMES.items()}
     return Block("locals").add(
         Attr("names", names),
+        Blank(),
+        Comment("Google APIs the deployment enables (also `make deploy`)."),
+        Attr("apis", list(APIS)),
         Blank(),
         Comment("Pub/Sub delivery matches the local queue's defaults (config.Settings)."),
         Attr("queue_max_deliveries", _default("queue_max_deliveries")),
